@@ -1,0 +1,65 @@
+/*
+ * bh_opts.h - every tunable of the portable firmware, in one place (as lwIP's opt.h).
+ * A port or a build overrides one with -DNAME=value; every buffer that network or file input
+ * can fill is sized here, statically, and never grows.
+ */
+#ifndef BH_OPTS_H
+#define BH_OPTS_H
+
+/* config.py */
+#ifndef BH_CFG_FILE_MAX
+#define BH_CFG_FILE_MAX 2048        /* bytes of config.py read */
+#endif
+#ifndef BH_CFG_STR_MAX
+#define BH_CFG_STR_MAX 256          /* longest string value, NUL included */
+#endif
+#ifndef BH_CFG_NAME_MAX
+#define BH_CFG_NAME_MAX 32          /* longest flash file name in a setting, NUL included */
+#endif
+
+/* URLs and HTTP */
+#ifndef BH_URL_MAX
+#define BH_URL_MAX 256              /* longest URL, NUL included */
+#endif
+#ifndef BH_HOST_MAX
+#define BH_HOST_MAX 96              /* longest host name, NUL included */
+#endif
+#ifndef BH_HTTP_REQ_MAX
+#define BH_HTTP_REQ_MAX 1024        /* request line + headers + body sent */
+#endif
+#ifndef BH_HTTP_HDR_MAX
+#define BH_HTTP_HDR_MAX 1024        /* response status line + headers kept */
+#endif
+#ifndef BH_HTTP_BODY_MAX
+#define BH_HTTP_BODY_MAX 2048       /* response body kept; more is BH_ERR_TOOBIG */
+#endif
+#ifndef BH_HTTP_ERR_MAX
+#define BH_HTTP_ERR_MAX 192         /* http_response.error: "METHOD URL: step: what" */
+#endif
+#ifndef BH_HTTP_MAX_REDIRECTS
+#define BH_HTTP_MAX_REDIRECTS 5
+#endif
+#ifndef BH_HTTP_CONNECT_TIMEOUT_MS
+#define BH_HTTP_CONNECT_TIMEOUT_MS 5000
+#endif
+#ifndef BH_HTTP_TOTAL_TIMEOUT_MS
+#define BH_HTTP_TOTAL_TIMEOUT_MS 10000
+#endif
+
+/* Wi-Fi */
+#ifndef BH_WIFI_TIMEOUT_MS
+#define BH_WIFI_TIMEOUT_MS 15000    /* connect_wifi() gives up after this */
+#endif
+#ifndef BH_WLAN_FILE
+#define BH_WLAN_FILE "wlan.cfg"     /* flash file keeping Wi-Fi credentials and modes */
+#endif
+#ifndef BH_SCAN_MAX
+#define BH_SCAN_MAX 16              /* access points kept from one scan */
+#endif
+
+/* Console output */
+#ifndef BH_PRINT_MAX
+#define BH_PRINT_MAX 256            /* one formatted console line */
+#endif
+
+#endif

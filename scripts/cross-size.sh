@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Cross-compiles the portable firmware for the ESP8266's CPU (Xtensa LX106) and checks:
+#  - it compiles with the ESP8266 toolchain and picolibc, warnings as errors;
+#  - it calls nothing but the board contract (hal_*) and a few C library string/format
+#    functions: no OS calls, no heap;
+#  - code (text) and static RAM (data + bss) stay within budget.
+# A whole image needs the SDK's ROM linker script (see docs/esp8266.md), so sizes come from
+# the objects. Budget without TLS: 32 KB code, 8 KB static RAM.
+set -euo pipefail
+shopt -s nullglob
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=${BH_CROSS_OUT:-$(mktemp -d)}
+CC=xtensa-lx106-elf-gcc
+CODE_BUDGET=${CODE_BUDGET:-32768}
+RAM_BUDGET=${RAM_BUDGET:-8192}
+
+command -v $CC >/dev/null || { echo "cross: $CC not found (apt-get install gcc-xtensa-lx106 picolibc-xtensa-lx106-elf)"; exit 1; }
+flags=(--specs=/usr/lib/xtensa-lx106-elf/picolibc.specs -mlongcalls -Os -ffunction-sections
+       -fdata-sections -std=c11 -Wall -Wextra -Werror -DPICOLIBC_INTEGER_PRINTF_SCANF
+       -I"$src/firmware")
+objs=()
+for c in "$src"/firmware/hal/*.c "$src"/firmware/net/*.c "$src"/firmware/app/*.c; do
+  o="$out/$(basename "${c%.c}").o"
+  $CC "${flags[@]}" -c "$c" -o "$o"
+  objs+=("$o")
+done
+
+echo "ESP8266 (xtensa-lx106) objects of the portable firmware:"
+xtensa-lx106-elf-size -t "${objs[@]}" | sed "s|$out/||"
+read -r text data bss _ < <(xtensa-lx106-elf-size -t "${objs[@]}" | tail -1)
+ram=$((data + bss))
+
+# Undefined symbols that no object of ours defines: what the firmware needs from outside.
+defined=$(xtensa-lx106-elf-nm --defined-only "${objs[@]}" | awk 'NF==3{print $3}' | sort -u)
+needed=$(xtensa-lx106-elf-nm -u "${objs[@]}" | awk 'NF==2{print $2}' | sort -u | comm -23 - <(echo "$defined"))
+libc=$(echo "$needed" | grep -v '^hal_' || true)
+echo "board contract functions used: $(echo "$needed" | grep -c '^hal_' || true)"
+echo "C library functions used: $(echo $libc)"
+allowed='^(mem(cpy|set|cmp|move|chr)|str(len|cmp|ncmp|chr|rchr|cpy|ncpy|cat|str|spn|cspn|tol|toul)|v?snprintf|to(lower|upper)|is(alpha|digit|alnum|space|xdigit|print|upper|lower)|abs|__[a-z0-9_]+)$'
+bad=$(echo "$libc" | grep -Ev "$allowed" | grep -v '^$' || true)
+fail=0
+if [ -n "$bad" ]; then
+  echo "cross: FAIL: the portable firmware calls functions outside the board contract: $bad"
+  fail=1
+fi
+echo "code: $text bytes (budget $CODE_BUDGET), static RAM: $ram bytes (data $data + bss $bss, budget $RAM_BUDGET)"
+[ "$text" -le "$CODE_BUDGET" ] || { echo "cross: FAIL: code over budget"; fail=1; }
+[ "$ram" -le "$RAM_BUDGET" ] || { echo "cross: FAIL: static RAM over budget"; fail=1; }
+[ -n "${BH_CROSS_OUT:-}" ] || rm -rf "$out"
+exit $fail
