@@ -68,7 +68,7 @@ static int connect_wifi(void)
     if (!wlan_isconnected(WLAN_STA)) {
         bh_printf("Connecting to WiFi...\n");
         wlan_set_active(WLAN_STA, true);
-        wlan_connect(config.wifi_ssid, config.wifi_password, NULL);
+        wlan_connect(WLAN_STA, config.wifi_ssid, config.wifi_password, NULL);
         uint32_t start = hal_millis();
         while (!wlan_isconnected(WLAN_STA)) {
             int status = wlan_status(WLAN_STA);
