@@ -8,10 +8,10 @@
 
 /* config.py */
 #ifndef BH_CFG_FILE_MAX
-#define BH_CFG_FILE_MAX 2048        /* bytes of config.py read */
+#define BH_CFG_FILE_MAX 1536        /* bytes of config.py read (the chapter's is ~300) */
 #endif
 #ifndef BH_CFG_STR_MAX
-#define BH_CFG_STR_MAX 256          /* longest string value, NUL included */
+#define BH_CFG_STR_MAX 128          /* longest string value, NUL included */
 #endif
 #ifndef BH_CFG_NAME_MAX
 #define BH_CFG_NAME_MAX 32          /* longest flash file name in a setting, NUL included */
@@ -31,7 +31,7 @@
 #define BH_HTTP_HDR_MAX 1024        /* response status line + headers kept */
 #endif
 #ifndef BH_HTTP_BODY_MAX
-#define BH_HTTP_BODY_MAX 2048       /* response body kept; more is BH_ERR_TOOBIG */
+#define BH_HTTP_BODY_MAX 512        /* response body kept (IFTTT answers 54 bytes); more is BH_ERR_TOOBIG */
 #endif
 #ifndef BH_HTTP_ERR_MAX
 #define BH_HTTP_ERR_MAX 192         /* http_response.error: "METHOD URL: step: what" */

@@ -123,7 +123,12 @@ class Board:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        text = self.output()
         self.out.close()
+        # a sanitizer report from any boot of the board fails the test that ran it
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                raise AssertionError(f"sanitizer report from simboard {self.state}:\n{text}")
         return self.proc.returncode
 
 

@@ -1,0 +1,614 @@
+/* config.c - the config.py reader: a strict subset of Python, line by line, no heap. */
+#include "app/config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hal/hal.h"
+
+typedef struct {
+    const char *name;
+    uint16_t offset;
+    uint16_t size;      /* string keys: the char array size, NUL included; 0 for integers */
+    uint8_t required;
+    uint8_t check;
+    int32_t def, lo, hi;
+} cfg_key;
+
+static const cfg_key keys[BH_CFG_NKEYS] = {
+#define KEY_S(name, field, req, size, check) \
+    {#name, offsetof(bh_config, field), size, req, check, 0, 0, 0},
+#define KEY_I(name, field, def, lo, hi, check) \
+    {#name, offsetof(bh_config, field), 0, 0, check, def, lo, hi},
+    BH_CFG_KEYS(KEY_S, KEY_I)
+#undef KEY_S
+#undef KEY_I
+};
+
+/* Decoded string values land here first; sized for the largest string setting. */
+union cfg_longest {
+#define LEN_S(name, field, req, size, check) char field[size];
+#define LEN_I(name, field, def, lo, hi, check)
+    BH_CFG_KEYS(LEN_S, LEN_I)
+#undef LEN_S
+#undef LEN_I
+};
+static char vbuf[sizeof(union cfg_longest)];
+
+typedef enum { V_STR, V_INT, V_TRUE, V_FALSE, V_NONE } vkind;
+
+typedef struct {
+    vkind kind;
+    int32_t i;
+    size_t len;         /* decoded length in bytes; may exceed what vbuf kept */
+    bool has_nul;
+} value;
+
+typedef struct {
+    const char *fname;
+    cfg_diag_fn diag;
+    void *ctx;
+    int line;           /* current line, 1-based */
+    int errors;
+} parser;
+
+static char msg[BH_PRINT_MAX];
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void report(parser *ps, int is_error, int line, const char *fmt, ...)
+{
+    if (is_error)
+        ps->errors++;
+    if (!ps->diag)
+        return;
+    int n = line > 0 ? snprintf(msg, sizeof msg, "%s:%d: %s", ps->fname, line,
+                                is_error ? "" : "warning: ")
+                     : snprintf(msg, sizeof msg, "%s: %s", ps->fname, is_error ? "" : "warning: ");
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    ps->diag(ps->ctx, is_error, msg);
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\f'; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+static bool is_ident(char c) { return is_alpha(c) || is_digit(c); }
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && is_space(*p))
+        p++;
+    return p;
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static void put_byte(value *v, uint8_t b)
+{
+    if (v->len < sizeof vbuf - 1)
+        vbuf[v->len] = (char)b;
+    if (b == 0)
+        v->has_nul = true;
+    v->len++;
+}
+
+/* A Python str holds code points; the firmware uses their UTF-8 bytes, as MicroPython's
+ * mp_obj_str_get_data() hands them to network and socket calls. */
+static void put_code_point(value *v, uint32_t cp)
+{
+    if (cp < 0x80) {
+        put_byte(v, (uint8_t)cp);
+    } else if (cp < 0x800) {
+        put_byte(v, (uint8_t)(0xC0 | (cp >> 6)));
+        put_byte(v, (uint8_t)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        put_byte(v, (uint8_t)(0xE0 | (cp >> 12)));
+        put_byte(v, (uint8_t)(0x80 | ((cp >> 6) & 0x3F)));
+        put_byte(v, (uint8_t)(0x80 | (cp & 0x3F)));
+    } else {
+        put_byte(v, (uint8_t)(0xF0 | (cp >> 18)));
+        put_byte(v, (uint8_t)(0x80 | ((cp >> 12) & 0x3F)));
+        put_byte(v, (uint8_t)(0x80 | ((cp >> 6) & 0x3F)));
+        put_byte(v, (uint8_t)(0x80 | (cp & 0x3F)));
+    }
+}
+
+/* A character for a message: printable ASCII as is, anything else as \xNN. */
+static const char *show_char(char c, char buf[5])
+{
+    unsigned char u = (unsigned char)c;
+    if (u >= 0x20 && u < 0x7F)
+        snprintf(buf, 5, "%c", c);
+    else
+        snprintf(buf, 5, "\\x%02x", u);
+    return buf;
+}
+
+/* p points at the opening quote. Returns the position after the closing quote, or NULL after
+ * reporting an error. */
+static const char *parse_string(parser *ps, const char *p, const char *end, value *v)
+{
+    char q = *p++;
+    v->kind = V_STR;
+    v->len = 0;
+    v->has_nul = false;
+    if (end - p >= 2 && p[0] == q && p[1] == q) {
+        report(ps, 1, ps->line, "triple-quoted strings are not supported");
+        return NULL;
+    }
+    while (p < end) {
+        char c = *p++;
+        if (c == q) {
+            vbuf[v->len < sizeof vbuf ? v->len : sizeof vbuf - 1] = 0;
+            return p;
+        }
+        if (c != '\\') {
+            put_byte(v, (uint8_t)c);
+            continue;
+        }
+        if (p == end)
+            break;
+        char e = *p++;
+        int ndigits = 0;
+        switch (e) {
+        case '\\': case '\'': case '"': put_byte(v, (uint8_t)e); break;
+        case 'n': put_byte(v, '\n'); break;
+        case 't': put_byte(v, '\t'); break;
+        case 'r': put_byte(v, '\r'); break;
+        case 'a': put_byte(v, '\a'); break;
+        case 'b': put_byte(v, '\b'); break;
+        case 'f': put_byte(v, '\f'); break;
+        case 'v': put_byte(v, '\v'); break;
+        case 'x': ndigits = 2; break;
+        case 'u': ndigits = 4; break;
+        case 'U': ndigits = 8; break;
+        case 'N':
+            report(ps, 1, ps->line, "\\N{...} escapes are not supported; use \\uXXXX");
+            return NULL;
+        default: {
+            char shown[5];
+            if (e >= '0' && e <= '7')
+                report(ps, 1, ps->line, "octal escape \\%c... is not supported; use \\xNN", e);
+            else
+                report(ps, 1, ps->line, "unknown escape \\%s in string (write \\\\ for a backslash)",
+                       show_char(e, shown));
+            return NULL;
+        }
+        }
+        if (ndigits == 0)
+            continue;
+        uint32_t cp = 0;
+        for (int i = 0; i < ndigits; i++) {
+            int h = p + i < end ? hex_val(p[i]) : -1;
+            if (h < 0) {
+                report(ps, 1, ps->line, "truncated \\%c escape: expected %d hex digits", e, ndigits);
+                return NULL;
+            }
+            cp = cp << 4 | (uint32_t)h;
+        }
+        p += ndigits;
+        if (cp > 0x10FFFF) {
+            report(ps, 1, ps->line, "\\U%08lX is not a Unicode character", (unsigned long)cp);
+            return NULL;
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+            report(ps, 1, ps->line, "\\u%04lX is a UTF-16 surrogate, not a character",
+                   (unsigned long)cp);
+            return NULL;
+        }
+        put_code_point(v, cp);
+    }
+    report(ps, 1, ps->line, "unterminated string");
+    return NULL;
+}
+
+/* p points at a sign or a digit. Python's integer literal syntax: 0x/0o/0b prefixes, single
+ * underscores between digits, no leading zeros on decimal numbers. */
+static const char *parse_int(parser *ps, const char *p, const char *end, value *v)
+{
+    bool neg = false;
+    if (*p == '-' || *p == '+') {
+        neg = *p == '-';
+        p = skip_space(p + 1, end);
+        if (p == end || !is_digit(*p)) {
+            report(ps, 1, ps->line, "expected a number after '%c'", neg ? '-' : '+');
+            return NULL;
+        }
+    }
+    const char *start = p;
+    unsigned base = 10;
+    if (end - p >= 2 && p[0] == '0') {
+        char x = (char)(p[1] | 0x20);
+        if (x == 'x') base = 16;
+        else if (x == 'o') base = 8;
+        else if (x == 'b') base = 2;
+        if (base != 10) {
+            p += 2;
+            if (p < end && *p == '_')
+                p++;
+        }
+    }
+    uint32_t acc = 0;   /* 32-bit: the ESP8266 keeps 64-bit multiply helpers in ROM */
+    int ndigits = 0;
+    bool overflow = false, nonzero = false;
+    while (p < end) {
+        int d = hex_val(*p);
+        if (d < 0 || (unsigned)d >= base) {
+            if (*p == '_' && ndigits > 0 && p + 1 < end && hex_val(p[1]) >= 0 &&
+                (unsigned)hex_val(p[1]) < base) {
+                p++;
+                continue;
+            }
+            break;
+        }
+        if (d != 0)
+            nonzero = true;
+        /* constant limits: no division helper, which the ESP8266 also keeps in ROM */
+        uint32_t lim = base == 16 ? 0x08000000u : base == 10 ? 0x0CCCCCCCu
+                     : base == 8 ? 0x10000000u : 0x40000000u;
+        if (acc > lim || acc * base + (unsigned)d > 0x80000000u)
+            overflow = true;
+        else
+            acc = acc * base + (unsigned)d;
+        ndigits++;
+        p++;
+    }
+    if (ndigits == 0) {
+        report(ps, 1, ps->line, "invalid number: no digits after '%.2s'", start);
+        return NULL;
+    }
+    if (p < end && (is_ident(*p) || *p == '.')) {
+        int shown = 0;   /* the whole token, which is ASCII by construction */
+        while (start + shown < end && shown < 20 && (is_ident(start[shown]) || start[shown] == '.'))
+            shown++;
+        if (*p == '.' || ((*p | 0x20) == 'e' && base == 10) || (*p | 0x20) == 'j')
+            report(ps, 1, ps->line, "only whole numbers are supported, not %.*s", shown, start);
+        else
+            report(ps, 1, ps->line, "invalid number %.*s", shown, start);
+        return NULL;
+    }
+    if (base == 10 && start[0] == '0' && nonzero) {
+        report(ps, 1, ps->line,
+               "leading zeros in decimal integer literals are not permitted; use 0o for octal");
+        return NULL;
+    }
+    if (overflow || (!neg && acc > 0x7FFFFFFFu)) {
+        report(ps, 1, ps->line, "integer %s%.*s is out of range", neg ? "-" : "",
+               (int)(p - start > 20 ? 20 : p - start), start);
+        return NULL;
+    }
+    v->kind = V_INT;
+    /* -2147483648 has no positive counterpart: negate in unsigned arithmetic */
+    v->i = neg ? (int32_t)(0u - (uint32_t)acc) : (int32_t)acc;
+    return p;
+}
+
+static const char *kind_name(vkind k)
+{
+    switch (k) {
+    case V_STR: return "a string";
+    case V_INT: return "an integer";
+    case V_TRUE: return "True";
+    case V_FALSE: return "False";
+    default: return "None";
+    }
+}
+
+static int key_index(const char *name, size_t len, bool nocase)
+{
+    for (int k = 0; k < BH_CFG_NKEYS; k++) {
+        const char *kn = keys[k].name;
+        if (strlen(kn) != len)
+            continue;
+        size_t i = 0;
+        while (i < len && (kn[i] == name[i] ||
+                           (nocase && (kn[i] | 0x20) == (name[i] | 0x20) && is_alpha(kn[i]))))
+            i++;
+        if (i == len)
+            return k;
+    }
+    return -1;
+}
+
+/* "0-5, 9, 10, 12-16": runs of three or more pins as ranges. */
+static void valid_pins(char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int g = 0; g < 64 && n < cap; g++) {
+        if (!hal_pin_valid(g))
+            continue;
+        int last = g;
+        while (last + 1 < 64 && hal_pin_valid(last + 1))
+            last++;
+        int w;
+        if (last - g >= 2)
+            w = snprintf(buf + n, cap - n, "%s%d-%d", n ? ", " : "", g, last);
+        else if (last > g)
+            w = snprintf(buf + n, cap - n, "%s%d, %d", n ? ", " : "", g, last);
+        else
+            w = snprintf(buf + n, cap - n, "%s%d", n ? ", " : "", g);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+        g = last;
+    }
+}
+
+static bool check_value(parser *ps, const cfg_key *k, const value *v)
+{
+    int line = ps->line;
+    if (k->size) {
+        if (v->kind != V_STR) {
+            report(ps, 1, line, "%s must be a string in quotes, got %s", k->name, kind_name(v->kind));
+            return false;
+        }
+        if (v->has_nul) {
+            report(ps, 1, line, "%s contains a NUL character", k->name);
+            return false;
+        }
+        if (v->len > (size_t)k->size - 1u) {
+            report(ps, 1, line, "%s is %lu bytes long, at most %u allowed", k->name,
+                   (unsigned long)v->len, (unsigned)k->size - 1u);
+            return false;
+        }
+        if (k->check == CFG_CHECK_NONEMPTY && v->len == 0) {
+            report(ps, 1, line, "%s is empty", k->name);
+            return false;
+        }
+        if (k->check == CFG_CHECK_URL) {
+            size_t skip = strncmp(vbuf, "http://", 7) == 0    ? 7
+                          : strncmp(vbuf, "https://", 8) == 0 ? 8
+                                                              : 0;
+            if (skip == 0) {
+                report(ps, 1, line, "%s must start with http:// or https://", k->name);
+                return false;
+            }
+            if (vbuf[skip] == 0 || vbuf[skip] == '/' || vbuf[skip] == ':') {
+                report(ps, 1, line, "%s has no host name after %.*s", k->name, (int)skip, vbuf);
+                return false;
+            }
+        }
+        return true;
+    }
+    if (v->kind != V_INT) {
+        report(ps, 1, line, "%s must be an integer, got %s", k->name, kind_name(v->kind));
+        return false;
+    }
+    if (k->check == CFG_CHECK_RANGE && (v->i < k->lo || v->i > k->hi)) {
+        report(ps, 1, line, "%s = %ld is out of range (%ld..%ld)", k->name, (long)v->i,
+               (long)k->lo, (long)k->hi);
+        return false;
+    }
+    if (k->check == CFG_CHECK_PIN || k->check == CFG_CHECK_PULLUP_PIN) {
+        if (!hal_pin_valid(v->i)) {
+            char pins[64];
+            valid_pins(pins, sizeof pins);
+            report(ps, 1, line, "%s = %ld is not a usable GPIO (valid: %s)", k->name, (long)v->i,
+                   pins);
+            return false;
+        }
+        /* MicroPython refuses Pin(16, Pin.IN, Pin.PULL_UP): "Pin(16) doesn't support pull" */
+        if (k->check == CFG_CHECK_PULLUP_PIN && v->i == 16) {
+            report(ps, 1, line, "%s = 16 cannot be used: GPIO16 has no pull-up (try 14, D5)",
+                   k->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void store(bh_config *out, int k, const value *v)
+{
+    char *field = (char *)out + keys[k].offset;
+    if (keys[k].size) {
+        memcpy(field, vbuf, v->len);
+        field[v->len] = 0;
+    } else {
+        memcpy(field, &v->i, sizeof v->i);
+    }
+    out->present |= 1u << k;
+}
+
+/* One line, without its line ending. */
+static void parse_line(parser *ps, const char *p, const char *end, bh_config *out,
+                       int first_line[BH_CFG_NKEYS])
+{
+    const char *q = skip_space(p, end);
+    if (q == end || *q == '#')
+        return;
+    if (q != p) {
+        report(ps, 1, ps->line, "unexpected indent");
+        return;
+    }
+    const char *name = p;
+    if (!is_alpha(*p)) {
+        report(ps, 1, ps->line, "expected NAME = value");
+        return;
+    }
+    while (p < end && is_ident(*p))
+        p++;
+    size_t name_len = (size_t)(p - name);
+    int shown_len = name_len > 40 ? 40 : (int)name_len;
+    p = skip_space(p, end);
+    if (p == end || *p != '=' || (p + 1 < end && p[1] == '=')) {
+        report(ps, 1, ps->line, "expected NAME = value");
+        return;
+    }
+    p = skip_space(p + 1, end);
+
+    /* counted as set even if its value turns out bad, so it is not also reported missing */
+    int k = key_index(name, name_len, false);
+    if (k >= 0 && first_line[k])
+        report(ps, 0, ps->line, "%s set again (first on line %d); the last value wins",
+               keys[k].name, first_line[k]);
+    else if (k >= 0)
+        first_line[k] = ps->line;
+    if (k >= 0)
+        out->present &= ~(1u << k);  /* a bad later value must not leave an earlier one valid */
+
+    value v = {V_NONE, 0, 0, false};
+    if (p == end || *p == '#') {
+        report(ps, 1, ps->line, "missing value after '%.*s ='", shown_len, name);
+        return;
+    }
+    if (*p == '\'' || *p == '"') {
+        p = parse_string(ps, p, end, &v);
+    } else if (is_digit(*p) || *p == '-' || *p == '+') {
+        p = parse_int(ps, p, end, &v);
+    } else if (is_alpha(*p)) {
+        const char *w = p;
+        while (p < end && is_ident(*p))
+            p++;
+        size_t wl = (size_t)(p - w);
+        if (p < end && (*p == '\'' || *p == '"') && wl <= 2) {
+            if (wl == 1 && (*w | 0x20) == 'u') {
+                p = parse_string(ps, p, end, &v);  /* u'' is a plain str in Python 3 */
+            } else {
+                report(ps, 1, ps->line, "string prefix %.*s is not supported; use a plain '...'",
+                       (int)wl, w);
+                return;
+            }
+        } else if (wl == 4 && memcmp(w, "True", 4) == 0) {
+            v.kind = V_TRUE;
+        } else if (wl == 5 && memcmp(w, "False", 5) == 0) {
+            v.kind = V_FALSE;
+        } else if (wl == 4 && memcmp(w, "None", 4) == 0) {
+            v.kind = V_NONE;
+        } else {
+            report(ps, 1, ps->line,
+                   "%.*s = %.*s: expected a string in quotes or an integer, not a name",
+                   shown_len, name, (int)(wl > 40 ? 40 : wl), w);
+            return;
+        }
+    } else {
+        report(ps, 1, ps->line, "%.*s: expected a string in quotes or an integer after '='",
+               shown_len, name);
+        return;
+    }
+    if (!p)
+        return;
+    p = skip_space(p, end);
+    if (p < end && *p != '#') {
+        char shown[21];   /* file bytes go to a console: printable ASCII only */
+        size_t n = 0;
+        for (; p + n < end && n < sizeof shown - 1; n++)
+            shown[n] = p[n] >= 0x20 && p[n] < 0x7F ? p[n] : '?';
+        shown[n] = 0;
+        report(ps, 1, ps->line, "unexpected text after the value: %s", shown);
+        return;
+    }
+
+    if (k < 0) {
+        int near = key_index(name, name_len, true);
+        if (near >= 0)
+            report(ps, 0, ps->line, "unknown setting %.*s ignored (did you mean %s?)", shown_len,
+                   name, keys[near].name);
+        else
+            report(ps, 0, ps->line, "unknown setting %.*s ignored", shown_len, name);
+        return;
+    }
+    if (check_value(ps, &keys[k], &v))
+        store(out, k, &v);
+}
+
+static void set_defaults(bh_config *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < BH_CFG_NKEYS; k++)
+        if (!keys[k].size)
+            memcpy((char *)out + keys[k].offset, &keys[k].def, sizeof keys[k].def);
+}
+
+int cfg_parse(const char *fname, const char *text, size_t len, bh_config *out, cfg_diag_fn diag,
+              void *ctx)
+{
+    parser ps = {fname ? fname : "config.py", diag, ctx, 0, 0};
+    int first_line[BH_CFG_NKEYS] = {0};
+    set_defaults(out);
+    if (!text) {
+        text = "";
+        len = 0;
+    }
+    const char *p = text, *end = text + len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;  /* a UTF-8 byte order mark, which Python skips */
+    while (p < end) {
+        const char *eol = p;
+        while (eol < end && *eol != '\n' && *eol != '\r')
+            eol++;
+        ps.line++;
+        parse_line(&ps, p, eol, out, first_line);
+        p = eol;
+        if (p < end && *p == '\r')
+            p++;
+        if (p < end && *p == '\n' && (p == eol || *eol == '\r'))
+            p++;
+    }
+    for (int k = 0; k < BH_CFG_NKEYS; k++)
+        if (keys[k].required && !first_line[k])
+            report(&ps, 1, 0, "missing %s", keys[k].name);
+    if (cfg_has(out, LED_PIN) || cfg_has(out, LED2_PIN))
+        if (out->led_pin == out->led2_pin)
+            report(&ps, 0, 0, "LED_PIN and LED2_PIN are both GPIO%ld", (long)out->led_pin);
+    if (out->debug_pin == out->led_pin || out->debug_pin == out->led2_pin)
+        report(&ps, 0, 0, "DEBUG_PIN = %ld is also an LED pin", (long)out->debug_pin);
+    return ps.errors ? BH_ERR_ARG : BH_OK;
+}
+
+int cfg_load(const char *fname, bh_config *out, cfg_diag_fn diag, void *ctx)
+{
+    static char text[BH_CFG_FILE_MAX];
+    parser ps = {fname ? fname : "config.py", diag, ctx, 0, 0};
+    set_defaults(out);
+    if (!fname) {
+        report(&ps, 1, 0, "no file name given");
+        return BH_ERR_ARG;
+    }
+    int size = hal_fs_size(fname);
+    if (size == BH_ERR_NOENT) {
+        report(&ps, 1, 0, "not found on the board's flash");
+        return BH_ERR_NOENT;
+    }
+    if (size < 0) {
+        report(&ps, 1, 0, "cannot read: %s", bh_strerror(size));
+        return size;
+    }
+    if ((size_t)size > sizeof text) {
+        report(&ps, 1, 0, "%d bytes, more than the %u this firmware reads", size,
+               (unsigned)sizeof text);
+        return BH_ERR_TOOBIG;
+    }
+    size_t got = 0;
+    while (got < (size_t)size) {
+        int n = hal_fs_read(fname, (uint32_t)got, text + got, (size_t)size - got);
+        if (n < 0) {
+            report(&ps, 1, 0, "cannot read: %s", bh_strerror(n));
+            return n;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return cfg_parse(fname, text, got, out, diag, ctx);
+}
+
+const char *cfg_key_name(int key)
+{
+    return key >= 0 && key < BH_CFG_NKEYS ? keys[key].name : NULL;
+}

@@ -1,0 +1,9 @@
+WIFI_SSID = "caf\xe9 \u20ac"
+WIFI_PASSWORD = 'it\'s'
+WEBHOOK_URL = 'https://h/x'
+BUTTON_ID = u'b'
+WIFI_TIMEOUT = 0x1e
+HTTP_TIMEOUT = 1_0
+VALUE2 = 'x' # c
+FOO = -5
+LED_PIN = 0b100
