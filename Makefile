@@ -22,6 +22,7 @@ check:
 	cmake --build $(B)/asan -j$(JOBS)
 	CC=clang cmake -S . -B $(B)/fuzz -DBH_FUZZ=ON >/dev/null
 	cmake --build $(B)/fuzz -j$(JOBS)
+	@bash scripts/cross-size.sh
 	cd $(B)/main && ctest --output-on-failure -j$(JOBS)
 
 bench: build

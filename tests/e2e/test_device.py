@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Board, Receiver, TempDir, free_port  # noqa: E402
+from harness import WORLD, Board, Receiver, TempDir, free_port  # noqa: E402
 
 KEY = "b7xKq2W9-fLm_4TzR8vYpA"
 PATH = f"/trigger/button_pressed/with/key/{KEY}"
@@ -170,6 +170,30 @@ class DeviceTest(unittest.TestCase):
             b.wait("sleeping")
         ids = sorted(json.loads(q["body"])["value1"] for q in r.requests)
         self.assertEqual(ids, ["button0", "button1", "button2"])
+
+    def test_hung_firmware_is_reset_by_the_watchdog(self):
+        world = dict(WORLD, wdt_ms=2000, faults={"firmware_hang": 1})
+        b = self.board(world=world)
+        b.wait("sleeping")
+        boots = b.events("boot")
+        self.assertEqual([e["reset_cause"] for e in boots], ["PWRON_RESET", "WDT_RESET"])
+        self.assertEqual(b.events("reset")[0]["cause"], "WDT_RESET")
+
+    def test_dns_failure_and_dhcp_silence_are_clear(self):
+        r = self.receiver()
+        b = self.board(name="dns", world=dict(WORLD, faults={"dns_fail": True}),
+                       config={"WEBHOOK_URL": f"http://hooks.example:{r.port}{PATH}"})
+        b.wait("sleeping")
+        b.press()
+        b.wait("sleeping")
+        self.assert_error_blink(b, 2, "host name not found")
+        c = self.board(name="dhcp", world=dict(WORLD, faults={"dhcp_fail": True}),
+                       config={"WEBHOOK_URL": r.url(PATH), "WIFI_TIMEOUT": 2})
+        c.wait("sleeping")
+        c.press()
+        c.wait("sleeping")
+        self.assert_error_blink(c, 2, "not connected after 2 s")
+        self.assertEqual(r.requests, [])
 
     def test_bad_config_names_the_line(self):
         r = self.receiver()
