@@ -1,0 +1,650 @@
+/* http.c - see http.h. */
+#define _GNU_SOURCE
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "log.h"
+#include "metrics.h"
+#include "secret.h"
+#include "trigger.h"
+#include "web.h"
+
+#define HEADER_MEMORY_LIMIT (32 * 1024)   /* per connection: request line + headers */
+#define IDEM_KEY_MAX 255
+
+struct hk_http {
+    hk_app *app;
+    struct MHD_Daemon *d;
+    int listen_fd;
+    atomic_int inflight;         /* requests between their first byte and their end */
+};
+
+typedef enum { R_NONE, R_TRIGGER, R_IP, R_METRICS, R_API } route;
+typedef enum { PH_NEW, PH_BODY, PH_WAIT, PH_DONE } phase;
+
+typedef struct req {
+    hk_http *h;
+    struct MHD_Connection *conn;
+    char *path, *query;          /* raw, split from the request target */
+    char ip[INET6_ADDRSTRLEN];
+    int64_t start_us;
+    route rt;
+    phase ph;
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    /* triggers */
+    hk_route tr;
+    hk_event *event;
+    char *idem;
+    hk_commit commit;
+} req;
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, cap, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    if (getnameinfo(sa, len, out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(out, cap, "unknown");
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+        memmove(out, out + 7, strlen(out + 7) + 1);   /* an IPv4 client on a v6 socket */
+}
+
+/* the rate limiter's name for a client: its address, or its /64 for IPv6 */
+static void client_bucket(const char *ip, char *out, size_t cap)
+{
+    struct in6_addr a6;
+    if (strchr(ip, ':') && inet_pton(AF_INET6, ip, &a6) == 1) {
+        memset(a6.s6_addr + 8, 0, 8);
+        inet_ntop(AF_INET6, &a6, out, (socklen_t)cap);
+    } else {
+        snprintf(out, cap, "%s", ip);
+    }
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    hk_http *h = cls;
+    req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    atomic_fetch_add(&h->inflight, 1);
+    r->h = h;
+    r->conn = c;
+    r->start_us = mono_us();
+    const char *q = strchr(uri, '?');
+    size_t plen = q ? (size_t)(q - uri) : strlen(uri);
+    r->path = strndup(uri, plen);
+    r->query = q ? strdup(q + 1) : NULL;
+    client_ip(c, r->ip, sizeof r->ip);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    hk_http *h = cls;
+    req *r = *con_cls;
+    if (!r)
+        return;
+    free(r->path);
+    free(r->query);
+    free(r->body);
+    free(r->idem);
+    hk_route_clear(&r->tr);
+    hk_event_free(r->event);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    hk_log("http: %s", msg);
+}
+
+/* Queues a reply. headers: name, value pairs, NULL-terminated. */
+static enum MHD_Result send_reply(req *r, int status, const char *ctype, const char *body,
+                                  size_t len, ...)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    if (ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    va_list ap;
+    va_start(ap, len);
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        if (!name)
+            break;
+        const char *value = va_arg(ap, const char *);
+        MHD_add_response_header(resp, name, value);
+    }
+    va_end(ap);
+    /* a body too large is left unread: the connection cannot carry another request */
+    if (status == 413)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->ph = PH_DONE;
+    return ok;
+}
+
+static const char json_ctype[] = "application/json; charset=utf-8";
+
+static enum MHD_Result send_error(req *r, int status, const char *msg, const char *hname,
+                                  const char *hvalue)
+{
+    json_t *j = json_pack("{s:[{s:s}]}", "errors", "message", msg);
+    char *body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    enum MHD_Result ok = send_reply(r, status, json_ctype, body, body ? strlen(body) : 0, hname,
+                                    hvalue, NULL);
+    free(body);
+    return ok;
+}
+
+/* ---- triggers ---- */
+
+static enum MHD_Result trigger_done(req *r, int status, const char *msg, const char *hname,
+                                    const char *hvalue)
+{
+    hk_trigger_result res = hk_metrics_result_of(status);
+    if (status == 200 && r->commit.status == HK_COMMIT_DUPLICATE)
+        res = HK_TRIG_DUPLICATE;
+    int64_t us = mono_us() - r->start_us;
+    hk_metrics_trigger(res, us);
+
+    char key[16];
+    const char *ev = r->tr.event ? r->tr.event : "";
+    if (status == 200 && res == HK_TRIG_DUPLICATE)
+        hk_log("trigger \"%.80s\" from %s key %s -> 200 repeat of event %lld (Idempotency-Key)",
+               r->commit.dup_name, r->ip, hk_mask(r->tr.key, key, sizeof key),
+               (long long)r->commit.event_id);
+    else if (status == 200)
+        hk_log("trigger \"%.80s\"%s from %s key %s -> 200 event %lld, %d deliver%s (%.1f ms)",
+               ev, r->tr.json ? " (json)" : "", r->ip, hk_mask(r->tr.key, key, sizeof key),
+               (long long)r->commit.event_id, r->commit.deliveries,
+               r->commit.deliveries == 1 ? "y" : "ies", (double)us / 1000.0);
+    else if (r->tr.event)
+        hk_log("trigger \"%.80s\" from %s key %s -> %d %s", ev, r->ip,
+               hk_mask(r->tr.key, key, sizeof key), status, msg);
+    else
+        hk_log("trigger from %s -> %d %s", r->ip, status, msg);
+
+    if (status == 200)
+        return send_reply(r, 200, "text/html; charset=utf-8", msg, strlen(msg), hname, hvalue,
+                          NULL);
+    return send_error(r, status, msg, hname, hvalue);
+}
+
+/* The success body, as IFTTT's; the name is HTML-escaped as the reply is text/html. */
+static void congrats(const char *name, bool json, char *out, size_t cap)
+{
+    size_t o = (size_t)snprintf(out, cap, "Congratulations! You've fired the ");
+    for (const char *p = name; *p && o + 8 < cap; p++) {
+        const char *esc = NULL;
+        switch (*p) {
+        case '&': esc = "&amp;"; break;
+        case '<': esc = "&lt;"; break;
+        case '>': esc = "&gt;"; break;
+        case '"': esc = "&quot;"; break;
+        case '\'': esc = "&#39;"; break;
+        }
+        if (esc) {
+            size_t n = strlen(esc);
+            memcpy(out + o, esc, n);
+            o += n;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    snprintf(out + o, cap - o, json ? " JSON event" : " event");
+}
+
+static void on_committed(hk_commit *c)
+{
+    req *r = c->arg;
+    if (c->status == HK_COMMIT_STORED && c->deliveries > 0)
+        hk_workers_kick(r->h->app->workers);
+    MHD_resume_connection(r->conn);
+}
+
+/* First call: everything that can be decided before the body arrives. */
+static enum MHD_Result trigger_start(req *r, const char *method)
+{
+    hk_app *app = r->h->app;
+    hk_reject rej;
+    char bucket[INET6_ADDRSTRLEN], ra[16];
+    int retry;
+    client_bucket(r->ip, bucket, sizeof bucket);
+    if (!hk_limiter_take(app->per_ip, bucket, hk_now_ms(), &retry)) {
+        snprintf(ra, sizeof ra, "%d", retry);
+        return trigger_done(r, 429, "too many requests from your address; slow down",
+                            MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (hk_trigger_route(r->path, &r->tr, &rej) != 0)
+        return trigger_done(r, rej.status, rej.message, NULL, NULL);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        return trigger_done(r, 405, "method not allowed: use GET or POST",
+                            MHD_HTTP_HEADER_ALLOW, "GET, POST");
+    char key[HK_KEY_MAX + 1];
+    hk_app_key(app, key);
+    if (!hk_secret_eq(r->tr.key, key))
+        return trigger_done(r, 401, "You sent an invalid key.", NULL, NULL);
+    if (!hk_limiter_take(app->per_key, key, hk_now_ms(), &retry)) {
+        snprintf(ra, sizeof ra, "%d", retry);
+        return trigger_done(r, 429, "too many requests for this key; slow down",
+                            MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (atomic_load(&app->closing))
+        return trigger_done(r, 503, "hookd is shutting down; try again soon",
+                            MHD_HTTP_HEADER_RETRY_AFTER, "5");
+    const char *idem = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (idem) {
+        size_t n = strlen(idem);
+        bool ok = n > 0 && n <= IDEM_KEY_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = idem[i] > 0x20 && idem[i] < 0x7f;
+        if (!ok)
+            return trigger_done(r, 400,
+                                "Idempotency-Key: must be 1 to 255 visible ASCII characters",
+                                NULL, NULL);
+        r->idem = strdup(idem);
+    }
+    return MHD_YES;
+}
+
+/* Last call: the whole request is here. */
+static enum MHD_Result trigger_finish(req *r, const char *method)
+{
+    hk_app *app = r->h->app;
+    char key[HK_KEY_MAX + 1];
+    hk_app_key(app, key);
+    hk_request rq = {
+        .method = method,
+        .path = r->path,
+        .query = r->query,
+        .content_type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_TYPE),
+        .body = r->body,
+        .body_len = r->len,
+    };
+    hk_reject rej;
+    r->event = hk_trigger_parse(&rq, key, &rej);
+    if (!r->event)
+        return trigger_done(r, rej.status, rej.message, NULL, NULL);
+    r->event->occurred_at = (int64_t)time(NULL);
+    r->event->source_ip = strdup(r->ip);
+    r->commit = (hk_commit){.event = r->event, .idem_key = r->idem, .done = on_committed,
+                            .arg = r};
+    r->ph = PH_WAIT;
+    /* suspend first: the writer may resume the connection before this function returns */
+    MHD_suspend_connection(r->conn);
+    if (hk_store_submit(app->store, &r->commit) != HK_OK) {
+        r->commit.status = HK_COMMIT_ERROR;
+        snprintf(r->commit.error, sizeof r->commit.error, "hookd is shutting down");
+        MHD_resume_connection(r->conn);
+    }
+    return MHD_YES;
+}
+
+/* After the group commit: the answer. */
+static enum MHD_Result trigger_answer(req *r)
+{
+    char body[600];
+    switch (r->commit.status) {
+    case HK_COMMIT_STORED:
+        congrats(r->event->name, r->event->json, body, sizeof body);
+        return trigger_done(r, 200, body, NULL, NULL);
+    case HK_COMMIT_DUPLICATE:
+        congrats(r->commit.dup_name, r->commit.dup_json, body, sizeof body);
+        return trigger_done(r, 200, body, "Idempotent-Replayed", "true");
+    default:
+        snprintf(body, sizeof body,
+                 "the event could not be stored durably, so it was not accepted (%s); "
+                 "try again later",
+                 r->commit.error[0] ? r->commit.error : "store error");
+        return trigger_done(r, 503, body, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+    }
+}
+
+/* ---- the other routes ---- */
+
+static enum MHD_Result serve_ip(req *r, const char *method)
+{
+    hk_app *app = r->h->app;
+    char bucket[INET6_ADDRSTRLEN], ra[16];
+    int retry;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return send_error(r, 405, "use GET", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    client_bucket(r->ip, bucket, sizeof bucket);
+    if (!hk_limiter_take(app->per_ip, bucket, hk_now_ms(), &retry)) {
+        snprintf(ra, sizeof ra, "%d", retry);
+        return send_error(r, 429, "too many requests from your address; slow down",
+                          MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    char body[INET6_ADDRSTRLEN + 2];
+    snprintf(body, sizeof body, "%s\n", r->ip);
+    return send_reply(r, 200, "text/plain; charset=utf-8", body, strlen(body), NULL);
+}
+
+static enum MHD_Result serve_metrics(req *r, const char *method)
+{
+    hk_app *app = r->h->app;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return send_error(r, 405, "use GET", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    int64_t pending = -1, running = -1, failed = -1;
+    uint64_t batches, events;
+    hk_store_delivery_counts(app->store, &pending, &running, &failed);
+    hk_store_commit_stats(app->store, &batches, &events);
+    char *text = hk_metrics_render(pending, running, failed, batches, events);
+    if (!text)
+        return send_error(r, 500, "out of memory", NULL, NULL);
+    enum MHD_Result ok = send_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                                    strlen(text), NULL);
+    free(text);
+    return ok;
+}
+
+/* The web page: scripts and styles only from hookd itself (no inline script, no CDN), no
+ * framing, and no Referer, as trigger URLs in the page hold the key. */
+static const char page_csp[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+static const hk_web_asset *web_asset(const char *path)
+{
+    if (strcmp(path, "/") == 0)
+        path = "/index.html";
+    for (const hk_web_asset *a = hk_web_assets; a->path; a++)
+        if (strcmp(a->path, path) == 0)
+            return a;
+    return NULL;
+}
+
+static enum MHD_Result serve_web(req *r, const hk_web_asset *a, const char *method)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return send_error(r, 405, "use GET", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    return send_reply(r, 200, a->content_type, (const char *)a->data, a->len,
+                      "Content-Security-Policy", page_csp, "X-Content-Type-Options", "nosniff",
+                      "X-Frame-Options", "DENY", "Referrer-Policy", "no-referrer",
+                      MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache", NULL);
+}
+
+static enum MHD_Result serve_api(req *r, const char *method)
+{
+    hk_app *app = r->h->app;
+    hk_api_request rq = {
+        .method = method,
+        .path = r->path,
+        .query = r->query,
+        .content_type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_TYPE),
+        .session = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HK_SESSION_COOKIE),
+        .csrf = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token"),
+        .body = r->body,
+        .body_len = r->len,
+        .ip = r->ip,
+    };
+    hk_api_reply out;
+    hk_api_handle(app, &rq, &out);
+    enum MHD_Result ok = send_reply(
+        r, out.status, out.body ? json_ctype : NULL, out.body, out.body ? strlen(out.body) : 0,
+        MHD_HTTP_HEADER_CACHE_CONTROL, "no-store", "X-Content-Type-Options", "nosniff",
+        out.set_cookie[0] ? MHD_HTTP_HEADER_SET_COOKIE : NULL, out.set_cookie, NULL);
+    free(out.body);
+    return ok;
+}
+
+static bool prefix(const char *path, const char *p)
+{
+    size_t n = strlen(p);
+    return strncmp(path, p, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)url;
+    (void)version;
+    hk_http *h = cls;
+    hk_app *app = h->app;
+    req *r = *con_cls;
+    if (!r)
+        return MHD_NO;   /* out of memory in on_uri */
+
+    if (r->ph == PH_NEW) {
+        r->ph = PH_BODY;
+        if (prefix(r->path, "/trigger")) {
+            r->rt = R_TRIGGER;
+            if (trigger_start(r, method) != MHD_YES)
+                return MHD_NO;
+            if (r->ph == PH_DONE)
+                return MHD_YES;
+        } else if (strcmp(r->path, "/ip") == 0) {
+            return serve_ip(r, method);
+        } else if (strcmp(r->path, "/metrics") == 0) {
+            return serve_metrics(r, method);
+        } else if (prefix(r->path, "/api")) {
+            r->rt = R_API;
+            char bucket[INET6_ADDRSTRLEN], ra[16];
+            int retry;
+            client_bucket(r->ip, bucket, sizeof bucket);
+            if (strcmp(r->path, "/api/login") == 0 &&
+                !hk_limiter_take(app->per_ip, bucket, hk_now_ms(), &retry)) {
+                snprintf(ra, sizeof ra, "%d", retry);
+                return send_error(r, 429, "too many requests from your address; slow down",
+                                  MHD_HTTP_HEADER_RETRY_AFTER, ra);
+            }
+        } else if (web_asset(r->path)) {
+            return serve_web(r, web_asset(r->path), method);
+        } else {
+            return send_error(r, 404, "not found", NULL, NULL);
+        }
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > app->cfg.body_max) {
+            r->too_large = true;
+            if (r->rt == R_TRIGGER)
+                return trigger_done(r, 413, "the body is larger than the limit", NULL, NULL);
+            return send_error(r, 413, "the body is larger than the limit", NULL, NULL);
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->ph != PH_BODY || r->too_large)
+            return MHD_YES;
+        if (r->len + n > app->cfg.body_max) {
+            r->too_large = true;
+            free(r->body);
+            r->body = NULL;
+            r->len = 0;
+            return MHD_YES;
+        }
+        if (r->len + n + 1 > r->cap) {
+            size_t cap = r->cap ? r->cap : 1024;
+            while (cap < r->len + n + 1)
+                cap *= 2;
+            char *b = realloc(r->body, cap);
+            if (!b)
+                return MHD_NO;
+            r->body = b;
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, upload, n);
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+
+    switch (r->ph) {
+    case PH_BODY:
+        if (r->too_large) {
+            if (r->rt == R_TRIGGER)
+                return trigger_done(r, 413, "the body is larger than the limit", NULL, NULL);
+            return send_error(r, 413, "the body is larger than the limit", NULL, NULL);
+        }
+        if (r->rt == R_TRIGGER)
+            return trigger_finish(r, method);
+        return serve_api(r, method);
+    case PH_WAIT:
+        return trigger_answer(r);
+    default:
+        return MHD_YES;
+    }
+}
+
+/* ---- start and stop ---- */
+
+int hk_http_listen(const char *listen_addr, int *family, char *bound, size_t boundcap,
+                   char *err, size_t errcap)
+{
+    char host[256];
+    const char *colon = strrchr(listen_addr, ':');
+    if (!colon || colon == listen_addr || !colon[1]) {
+        snprintf(err, errcap, "--listen %s: use ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080",
+                 listen_addr);
+        return -1;
+    }
+    const char *port = colon + 1;
+    size_t hl = (size_t)(colon - listen_addr);
+    if (listen_addr[0] == '[' && hl >= 2 && listen_addr[hl - 1] == ']')
+        snprintf(host, sizeof host, "%.*s", (int)(hl - 2), listen_addr + 1);
+    else
+        snprintf(host, sizeof host, "%.*s", (int)hl, listen_addr);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int g = getaddrinfo(host, port, &hints, &ai);
+    if (g != 0) {
+        snprintf(err, errcap, "--listen %s: %s", listen_addr, gai_strerror(g));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        snprintf(err, errcap, "cannot listen on %s: %s", listen_addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    *family = ai->ai_family;
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char h[INET6_ADDRSTRLEN], p[16];
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(bound, boundcap, *family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+    else
+        snprintf(bound, boundcap, "%s", listen_addr);
+    return fd;
+}
+
+hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t errcap)
+{
+    hk_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errcap, "out of memory");
+        close(listen_fd);
+        return NULL;
+    }
+    h->app = app;
+    h->listen_fd = listen_fd;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY_LIMIT,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_END);
+    if (!h->d) {
+        snprintf(err, errcap, "cannot start the HTTP server on %s", app->cfg.listen);
+        close(h->listen_fd);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void hk_http_quiesce(hk_http *h)
+{
+    MHD_socket fd = MHD_quiesce_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    h->listen_fd = -1;
+}
+
+bool hk_http_drain(hk_http *h, unsigned timeout_ms)
+{
+    for (unsigned waited = 0; atomic_load(&h->inflight) > 0 && waited < timeout_ms; waited += 10) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&h->inflight) == 0;
+}
+
+void hk_http_stop(hk_http *h)
+{
+    hk_http_drain(h, 1000);   /* replies decided by the last commit */
+    MHD_stop_daemon(h->d);
+    if (h->listen_fd >= 0)
+        close(h->listen_fd);
+    free(h);
+}

@@ -1,0 +1,252 @@
+/* store.c - the backend-independent part of the store: dispatch and group commit. */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* at most this many events in one transaction */
+#define COMMIT_BATCH_MAX 512
+
+struct hk_store {
+    const hk_store_ops *ops;
+    void *db;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    hk_commit *head, *tail;      /* the queue */
+    bool started, stopping;
+    pthread_t writer;
+    hk_commit *batch[COMMIT_BATCH_MAX];
+    atomic_uint_fast64_t batches, events;
+};
+
+int64_t hk_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+hk_store *hk_store_open(const char *where, char *err, size_t errcap)
+{
+    const hk_store_ops *ops = &hk_store_sqlite;
+    if (strncmp(where, "sqlite:", 7) == 0) {
+        where += 7;
+    } else if (strncmp(where, "postgres", 8) == 0) {
+        snprintf(err, errcap, "%s: the PostgreSQL backend is not part of this hookd yet", where);
+        return NULL;
+    }
+    hk_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    s->ops = ops;
+    s->db = ops->open(where, err, errcap);
+    if (!s->db) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    return s;
+}
+
+static void finish_all(hk_commit **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        items[i]->done(items[i]);
+}
+
+static void *writer_main(void *arg)
+{
+    hk_store *s = arg;
+    hk_commit **items = s->batch;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->head && s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        size_t n = 0;
+        while (s->head && n < COMMIT_BATCH_MAX) {
+            items[n++] = s->head;
+            s->head = s->head->next;
+        }
+        if (!s->head)
+            s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        for (size_t i = 0; i < n; i++) {
+            items[i]->status = HK_COMMIT_ERROR;
+            items[i]->deliveries = 0;
+            items[i]->error[0] = '\0';
+        }
+        int rc = s->ops->commit_events(s->db, items, n, hk_now_ms());
+        if (rc != HK_OK && n > 1) {
+            /* one bad request must not fail the others: store them one by one */
+            for (size_t i = 0; i < n; i++)
+                s->ops->commit_events(s->db, &items[i], 1, hk_now_ms());
+        }
+        atomic_fetch_add(&s->batches, 1);
+        atomic_fetch_add(&s->events, n);
+        finish_all(items, n);
+    }
+    return NULL;
+}
+
+int hk_store_start(hk_store *s)
+{
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+        return HK_E_STORE;
+    s->started = true;
+    return HK_OK;
+}
+
+int hk_store_submit(hk_store *s, hk_commit *c)
+{
+    c->next = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || !s->started) {
+        pthread_mutex_unlock(&s->mu);
+        return HK_E_CLOSED;
+    }
+    if (s->tail)
+        s->tail->next = c;
+    else
+        s->head = c;
+    s->tail = c;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return HK_OK;
+}
+
+void hk_store_stop(hk_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool started = s->started;
+    s->stopping = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (started) {
+        pthread_join(s->writer, NULL);
+        s->started = false;
+    }
+}
+
+void hk_store_close(hk_store *s)
+{
+    if (!s)
+        return;
+    hk_store_stop(s);
+    s->ops->close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+void hk_store_commit_stats(hk_store *s, uint64_t *batches, uint64_t *events)
+{
+    *batches = atomic_load(&s->batches);
+    *events = atomic_load(&s->events);
+}
+
+int hk_store_setting_get(hk_store *s, const char *name, char **value)
+{
+    return s->ops->setting_get(s->db, name, value);
+}
+
+int hk_store_setting_set(hk_store *s, const char *name, const char *value)
+{
+    return s->ops->setting_set(s->db, name, value);
+}
+
+int hk_store_applet_list(hk_store *s, hk_applet **out, size_t *n)
+{
+    return s->ops->applet_list(s->db, out, n);
+}
+
+int hk_store_applet_get(hk_store *s, int64_t id, const char *name, hk_applet *out)
+{
+    return s->ops->applet_get(s->db, id, name, out);
+}
+
+int hk_store_applet_insert(hk_store *s, hk_applet *a)
+{
+    return s->ops->applet_insert(s->db, a, hk_now_ms());
+}
+
+int hk_store_applet_update(hk_store *s, const hk_applet *a)
+{
+    return s->ops->applet_update(s->db, a, hk_now_ms());
+}
+
+int hk_store_applet_delete(hk_store *s, int64_t id)
+{
+    return s->ops->applet_delete(s->db, id);
+}
+
+void hk_applet_clear(hk_applet *a)
+{
+    free(a->name);
+    free(a->event);
+    free(a->action);
+    json_decref(a->fields);
+    memset(a, 0, sizeof *a);
+}
+
+void hk_applets_free(hk_applet *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hk_applet_clear(&list[i]);
+    free(list);
+}
+
+int hk_store_event_get(hk_store *s, int64_t id, hk_event **out)
+{
+    return s->ops->event_get(s->db, id, out);
+}
+
+int hk_store_events_json(hk_store *s, const hk_event_query *q, json_t **out)
+{
+    return s->ops->events_json(s->db, q, out);
+}
+
+int hk_store_delivery_claim(hk_store *s, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms)
+{
+    return s->ops->delivery_claim(s->db, now_ms, d, next_due_ms);
+}
+
+int hk_store_delivery_finish(hk_store *s, const hk_delivery *d, const hk_attempt *a,
+                             const char *state, int64_t next_at_ms, int tries)
+{
+    return s->ops->delivery_finish(s->db, d, a, state, next_at_ms, tries);
+}
+
+int hk_store_delivery_retry(hk_store *s, int64_t id)
+{
+    return s->ops->delivery_retry(s->db, id, hk_now_ms());
+}
+
+int hk_store_delivery_recover(hk_store *s, int *n)
+{
+    return s->ops->delivery_recover(s->db, hk_now_ms(), n);
+}
+
+int hk_store_delivery_counts(hk_store *s, int64_t *pending, int64_t *running, int64_t *failed)
+{
+    return s->ops->delivery_counts(s->db, pending, running, failed);
+}
+
+int hk_store_prune(hk_store *s, int64_t before_s, int64_t *deleted)
+{
+    return s->ops->prune(s->db, before_s, deleted);
+}

@@ -1,0 +1,148 @@
+/*
+ * store.h - hookd's durable store: settings, applets, events, deliveries and their attempts.
+ *
+ * One interface, backends behind a table of functions (store_sqlite.c today; a PostgreSQL
+ * backend can follow by filling the same table). This file's functions are thread-safe.
+ *
+ * Events go in through group commit: hk_store_submit() queues a request and returns; one
+ * writer thread takes every queued request, stores them in ONE transaction (each event, its
+ * idempotency key and one delivery per matching enabled applet), makes it durable, then calls
+ * each request's done() from the writer thread. A caller answers 200 only after done() says
+ * HK_COMMIT_STORED or HK_COMMIT_DUPLICATE.
+ */
+#ifndef HOOKD_STORE_H
+#define HOOKD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hookd.h"
+
+/* results of the store's functions */
+enum {
+    HK_OK = 0,
+    HK_E_STORE = -1,      /* the backend failed (disk full, I/O error, ...) */
+    HK_E_NOTFOUND = -2,
+    HK_E_CONFLICT = -3,   /* a unique name taken */
+    HK_E_STATE = -4,      /* the row is not in a state that allows this */
+    HK_E_CLOSED = -5      /* the store is shutting down */
+};
+
+typedef struct hk_store hk_store;
+
+/* One event waiting for the group commit. */
+typedef struct hk_commit {
+    /* in */
+    hk_event *event;             /* borrowed; its id is set once stored */
+    const char *idem_key;        /* the Idempotency-Key header, or NULL */
+    /* out */
+    enum { HK_COMMIT_STORED = 1, HK_COMMIT_DUPLICATE, HK_COMMIT_ERROR } status;
+    int deliveries;              /* deliveries created (STORED) */
+    int64_t event_id;            /* the stored event, or the original one (DUPLICATE) */
+    char dup_name[256];
+    bool dup_json;               /* DUPLICATE: the original event's name and endpoint */
+    char error[160];             /* ERROR: why */
+    /* completion, called once from the writer thread */
+    void (*done)(struct hk_commit *c);
+    void *arg;
+    struct hk_commit *next;      /* private: the queue */
+} hk_commit;
+
+/* A delivery claimed by a worker. */
+typedef struct {
+    int64_t id, event_id, applet_id;
+    int tries;                   /* attempts already made in this round */
+    char action[32];
+} hk_delivery;
+
+/* One attempt's record. */
+typedef struct {
+    int64_t started_ms;
+    int64_t duration_ms;
+    const char *status;          /* "ok", "retry", "fail" */
+    const char *result;          /* the action's one-line result */
+} hk_attempt;
+
+typedef struct {
+    int limit;                   /* newest first, at most this many */
+    int64_t before_id;           /* only ids below this (paging), 0 = no bound */
+    const char *event;           /* only this event name, or NULL */
+} hk_event_query;
+
+/* The backend's table. db is the backend's own handle; see store_sqlite.c for the contract
+ * of each function (same names without hk_store_). */
+typedef struct {
+    const char *name;
+    void *(*open)(const char *where, char *err, size_t errcap);
+    void (*close)(void *db);
+    int (*commit_events)(void *db, hk_commit **items, size_t n, int64_t now_ms);
+    int (*setting_get)(void *db, const char *name, char **value);
+    int (*setting_set)(void *db, const char *name, const char *value);
+    int (*applet_list)(void *db, hk_applet **out, size_t *n);
+    int (*applet_get)(void *db, int64_t id, const char *name, hk_applet *out);
+    int (*applet_insert)(void *db, hk_applet *a, int64_t now_ms);
+    int (*applet_update)(void *db, const hk_applet *a, int64_t now_ms);
+    int (*applet_delete)(void *db, int64_t id);
+    int (*event_get)(void *db, int64_t id, hk_event **out);
+    int (*events_json)(void *db, const hk_event_query *q, json_t **out);
+    int (*delivery_claim)(void *db, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms);
+    int (*delivery_finish)(void *db, const hk_delivery *d, const hk_attempt *a,
+                           const char *state, int64_t next_at_ms, int tries);
+    int (*delivery_retry)(void *db, int64_t id, int64_t now_ms);
+    int (*delivery_recover)(void *db, int64_t now_ms, int *n);
+    int (*delivery_counts)(void *db, int64_t *pending, int64_t *running, int64_t *failed);
+    int (*prune)(void *db, int64_t before_s, int64_t *deleted);
+} hk_store_ops;
+
+extern const hk_store_ops hk_store_sqlite;
+
+/* Opens the store in a data folder ("DIR" or "sqlite:DIR"); NULL with a message in err. */
+hk_store *hk_store_open(const char *where, char *err, size_t errcap);
+/* Starts the group-commit writer (the CLI subcommands do not need it). */
+int hk_store_start(hk_store *s);
+/* Queues an event for the next group commit; done() follows from the writer thread.
+ * HK_E_CLOSED (done() will not be called) once hk_store_stop has begun. */
+int hk_store_submit(hk_store *s, hk_commit *c);
+/* Refuses new submits, commits what is queued, stops the writer. */
+void hk_store_stop(hk_store *s);
+void hk_store_close(hk_store *s);
+/* group commit figures, for /metrics */
+void hk_store_commit_stats(hk_store *s, uint64_t *batches, uint64_t *events);
+
+int hk_store_setting_get(hk_store *s, const char *name, char **value);   /* *value malloc'd */
+int hk_store_setting_set(hk_store *s, const char *name, const char *value);
+
+int hk_store_applet_list(hk_store *s, hk_applet **out, size_t *n);
+/* by id, or by name when id is 0 */
+int hk_store_applet_get(hk_store *s, int64_t id, const char *name, hk_applet *out);
+int hk_store_applet_insert(hk_store *s, hk_applet *a);         /* sets a->id */
+int hk_store_applet_update(hk_store *s, const hk_applet *a);   /* by a->id */
+int hk_store_applet_delete(hk_store *s, int64_t id);
+void hk_applet_clear(hk_applet *a);
+void hk_applets_free(hk_applet *list, size_t n);
+
+int hk_store_event_get(hk_store *s, int64_t id, hk_event **out);
+/* {"events":[{... "deliveries":[{... "attempts":[...]}]}]} newest first */
+int hk_store_events_json(hk_store *s, const hk_event_query *q, json_t **out);
+
+/* Marks the most overdue pending delivery "running" and returns 1 with d filled; 0 when
+ * none is due (*next_due_ms: the earliest pending one, or 0 when none). */
+int hk_store_delivery_claim(hk_store *s, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms);
+/* Records an attempt and moves the delivery to state ("done", "pending" at next_at_ms,
+ * "failed"), with tries attempts made in this round and d->action as the action that ran. */
+int hk_store_delivery_finish(hk_store *s, const hk_delivery *d, const hk_attempt *a,
+                             const char *state, int64_t next_at_ms, int tries);
+/* A failed delivery back to pending, due now, with a fresh round of attempts. */
+int hk_store_delivery_retry(hk_store *s, int64_t id);
+/* At start: deliveries left "running" by a stop or a crash go back to pending. */
+int hk_store_delivery_recover(hk_store *s, int *n);
+int hk_store_delivery_counts(hk_store *s, int64_t *pending, int64_t *running, int64_t *failed);
+/* Deletes events that occurred before before_s and have no delivery left to do. */
+int hk_store_prune(hk_store *s, int64_t before_s, int64_t *deleted);
+
+int64_t hk_now_ms(void);
+
+#endif

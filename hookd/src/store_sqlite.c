@@ -1,0 +1,851 @@
+/*
+ * store_sqlite.c - the SQLite backend of store.h: one file DIR/hookd.db in WAL mode.
+ *
+ * Two connections: one that writes (group commits, deliveries, applets, settings) and one that
+ * only reads (the API's lists, the workers' event and applet look-ups), each behind its own
+ * mutex; WAL lets the reader run while the writer commits. synchronous=FULL: a COMMIT returns
+ * after the WAL is fsync'ed, so a stored event survives a crash or a power cut. Only the
+ * "running" mark of a claimed delivery is written without a sync (losing it is harmless: a
+ * restart turns running deliveries back to pending anyway); the next synced commit makes it
+ * durable too.
+ */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+
+#define SCHEMA_VERSION 1
+
+static const char schema[] =
+    "CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE applets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " event TEXT NOT NULL, action TEXT NOT NULL, fields TEXT NOT NULL,"
+    " enabled INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX applets_by_event ON applets(event, enabled);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, name TEXT NOT NULL, json INTEGER NOT NULL,"
+    " value1 TEXT, value2 TEXT, value3 TEXT, payload TEXT, occurred_at INTEGER NOT NULL,"
+    " received_ms INTEGER NOT NULL, source_ip TEXT, idem_key TEXT UNIQUE);"
+    "CREATE INDEX events_by_time ON events(occurred_at);"
+    "CREATE TABLE deliveries(id INTEGER PRIMARY KEY,"
+    " event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+    " applet_id INTEGER NOT NULL, applet_name TEXT NOT NULL, action TEXT NOT NULL,"
+    " state TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, last_result TEXT);"
+    "CREATE INDEX deliveries_by_state ON deliveries(state, next_at);"
+    "CREATE INDEX deliveries_by_event ON deliveries(event_id);"
+    "CREATE TABLE attempts(id INTEGER PRIMARY KEY,"
+    " delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,"
+    " started_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL, status TEXT NOT NULL,"
+    " result TEXT NOT NULL);"
+    "CREATE INDEX attempts_by_delivery ON attempts(delivery_id);";
+
+typedef struct {
+    sqlite3 *w, *r;
+    pthread_mutex_t wmu, rmu;
+    /* the group commit's statements, prepared once */
+    sqlite3_stmt *idem, *ins_event, *ins_deliv;
+} sq;
+
+static int fail(sqlite3 *c, const char *what)
+{
+    hk_log("store: %s: %s", what, sqlite3_errmsg(c));
+    return HK_E_STORE;
+}
+
+static int exec(sqlite3 *c, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        hk_log("store: %.60s: %s", sql, msg ? msg : sqlite3_errmsg(c));
+        sqlite3_free(msg);
+        return HK_E_STORE;
+    }
+    return HK_OK;
+}
+
+static sqlite3_stmt *prep(sqlite3 *c, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK) {
+        hk_log("store: prepare %.60s: %s", sql, sqlite3_errmsg(c));
+        return NULL;
+    }
+    return st;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void rollback(sqlite3 *c)
+{
+    if (!sqlite3_get_autocommit(c))
+        sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void sq_close(void *db)
+{
+    sq *q = db;
+    if (!q)
+        return;
+    sqlite3_finalize(q->idem);
+    sqlite3_finalize(q->ins_event);
+    sqlite3_finalize(q->ins_deliv);
+    sqlite3_close(q->w);
+    sqlite3_close(q->r);
+    pthread_mutex_destroy(&q->wmu);
+    pthread_mutex_destroy(&q->rmu);
+    free(q);
+}
+
+static void *sq_open(const char *dir, char *err, size_t errcap)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/hookd.db", dir);
+    sq *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&q->wmu, NULL);
+    pthread_mutex_init(&q->rmu, NULL);
+    /* made here first so that it is private (0600); SQLite gives its -wal and -shm files the
+     * same mode */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &q->w, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "cannot open %s: %s", path, sqlite3_errmsg(q->w));
+        sq_close(q);
+        return NULL;
+    }
+    sqlite3_busy_timeout(q->w, 5000);
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (exec(q->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
+        !(st = prep(q->w, "PRAGMA user_version")) || sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, errcap, "cannot set up %s: %s", path, sqlite3_errmsg(q->w));
+        sqlite3_finalize(st);
+        sq_close(q);
+        return NULL;
+    }
+    version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version == 0) {
+        char sql[sizeof schema + 64];
+        snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;%sPRAGMA user_version=%d;COMMIT;", schema,
+                 SCHEMA_VERSION);
+        if (exec(q->w, sql) != HK_OK) {
+            rollback(q->w);
+            snprintf(err, errcap, "cannot create the tables in %s: %s", path,
+                     sqlite3_errmsg(q->w));
+            sq_close(q);
+            return NULL;
+        }
+    } else if (version != SCHEMA_VERSION) {
+        snprintf(err, errcap, "%s has schema version %d; this hookd knows version %d", path,
+                 version, SCHEMA_VERSION);
+        sq_close(q);
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &q->r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errcap, "cannot open %s to read: %s", path, sqlite3_errmsg(q->r));
+        sq_close(q);
+        return NULL;
+    }
+    sqlite3_busy_timeout(q->r, 5000);
+    q->idem = prep(q->w, "SELECT id, name, json FROM events WHERE idem_key = ?");
+    q->ins_event = prep(q->w,
+                        "INSERT INTO events(name, json, value1, value2, value3, payload,"
+                        " occurred_at, received_ms, source_ip, idem_key)"
+                        " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q->ins_deliv = prep(q->w,
+                        "INSERT INTO deliveries(event_id, applet_id, applet_name, action, state,"
+                        " tries, next_at, created_ms, updated_ms)"
+                        " SELECT ?1, id, name, action, 'pending', 0, ?2, ?2, ?2 FROM applets"
+                        " WHERE event = ?3 AND enabled = 1 ORDER BY id");
+    if (!q->idem || !q->ins_event || !q->ins_deliv) {
+        snprintf(err, errcap, "cannot prepare statements on %s", path);
+        sq_close(q);
+        return NULL;
+    }
+    return q;
+}
+
+/* ---- events: the group commit ---- */
+
+static int commit_one(sq *q, hk_commit *c, int64_t now_ms)
+{
+    sqlite3 *w = q->w;
+    hk_event *e = c->event;
+    if (c->idem_key) {
+        sqlite3_reset(q->idem);
+        sqlite3_bind_text(q->idem, 1, c->idem_key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(q->idem);
+        if (rc == SQLITE_ROW) {
+            c->status = HK_COMMIT_DUPLICATE;
+            c->event_id = sqlite3_column_int64(q->idem, 0);
+            snprintf(c->dup_name, sizeof c->dup_name, "%s",
+                     (const char *)sqlite3_column_text(q->idem, 1));
+            c->dup_json = sqlite3_column_int(q->idem, 2) != 0;
+            sqlite3_reset(q->idem);
+            return HK_OK;
+        }
+        sqlite3_reset(q->idem);
+        if (rc != SQLITE_DONE)
+            return fail(w, "idempotency look-up");
+    }
+    sqlite3_stmt *st = q->ins_event;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, e->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, e->json);
+    sqlite3_bind_text(st, 3, e->value1, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, e->value2, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, e->value3, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, e->payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, e->occurred_at);
+    sqlite3_bind_int64(st, 8, now_ms);
+    sqlite3_bind_text(st, 9, e->source_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, c->idem_key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(w, "insert event");
+    c->event_id = sqlite3_last_insert_rowid(w);
+    st = q->ins_deliv;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, c->event_id);
+    sqlite3_bind_int64(st, 2, now_ms);
+    sqlite3_bind_text(st, 3, e->name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(w, "insert deliveries");
+    c->deliveries = sqlite3_changes(w);
+    c->status = HK_COMMIT_STORED;
+    return HK_OK;
+}
+
+static int sq_commit_events(void *db, hk_commit **items, size_t n, int64_t now_ms)
+{
+    sq *q = db;
+    int rc = HK_OK;
+    pthread_mutex_lock(&q->wmu);
+    if (exec(q->w, "BEGIN IMMEDIATE") != HK_OK) {
+        rc = HK_E_STORE;
+    } else {
+        for (size_t i = 0; i < n && rc == HK_OK; i++)
+            rc = commit_one(q, items[i], now_ms);
+        if (rc == HK_OK && exec(q->w, "COMMIT") != HK_OK)
+            rc = HK_E_STORE;
+    }
+    if (rc != HK_OK) {
+        char why[120];
+        snprintf(why, sizeof why, "%s", sqlite3_errmsg(q->w));
+        rollback(q->w);
+        for (size_t i = 0; i < n; i++) {
+            items[i]->status = HK_COMMIT_ERROR;
+            items[i]->deliveries = 0;
+            items[i]->event_id = 0;
+            snprintf(items[i]->error, sizeof items[i]->error, "%s", why);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (items[i]->status == HK_COMMIT_STORED)
+                items[i]->event->id = items[i]->event_id;
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+/* ---- settings ---- */
+
+static int sq_setting_get(void *db, const char *name, char **value)
+{
+    sq *q = db;
+    *value = NULL;
+    pthread_mutex_lock(&q->rmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->r, "SELECT value FROM settings WHERE name = ?");
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW) {
+            *value = col_dup(st, 0);
+            rc = *value ? HK_OK : HK_E_STORE;
+        } else if (s == SQLITE_DONE) {
+            rc = HK_E_NOTFOUND;
+        } else {
+            fail(q->r, "read setting");
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->rmu);
+    return rc;
+}
+
+static int sq_setting_set(void *db, const char *name, const char *value)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w,
+                            "INSERT INTO settings(name, value) VALUES(?, ?)"
+                            " ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? HK_OK : fail(q->w, "write setting");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+/* ---- applets ---- */
+
+#define APPLET_COLS "id, name, event, action, fields, enabled"
+
+static int applet_from_row(sqlite3_stmt *st, hk_applet *a)
+{
+    memset(a, 0, sizeof *a);
+    a->id = sqlite3_column_int64(st, 0);
+    a->name = col_dup(st, 1);
+    a->event = col_dup(st, 2);
+    a->action = col_dup(st, 3);
+    const char *f = (const char *)sqlite3_column_text(st, 4);
+    a->fields = f ? json_loads(f, 0, NULL) : NULL;
+    if (!a->fields)
+        a->fields = json_object();
+    a->enabled = sqlite3_column_int(st, 5) != 0;
+    if (!a->name || !a->event || !a->action || !a->fields) {
+        hk_applet_clear(a);
+        return HK_E_STORE;
+    }
+    return HK_OK;
+}
+
+static int sq_applet_list(void *db, hk_applet **out, size_t *n)
+{
+    sq *q = db;
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&q->rmu);
+    int rc = HK_E_STORE;
+    size_t cap = 0;
+    sqlite3_stmt *st = prep(q->r, "SELECT " APPLET_COLS " FROM applets ORDER BY id");
+    if (st) {
+        int s;
+        rc = HK_OK;
+        while (rc == HK_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 16;
+                hk_applet *grown = realloc(*out, cap * sizeof **out);
+                if (!grown) {
+                    rc = HK_E_STORE;
+                    break;
+                }
+                *out = grown;
+            }
+            rc = applet_from_row(st, &(*out)[*n]);
+            if (rc == HK_OK)
+                (*n)++;
+        }
+        if (rc == HK_OK && s != SQLITE_DONE)
+            rc = fail(q->r, "list applets");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->rmu);
+    if (rc != HK_OK) {
+        hk_applets_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int sq_applet_get(void *db, int64_t id, const char *name, hk_applet *out)
+{
+    sq *q = db;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&q->rmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->r, id ? "SELECT " APPLET_COLS " FROM applets WHERE id = ?"
+                                     : "SELECT " APPLET_COLS " FROM applets WHERE name = ?");
+    if (st) {
+        if (id)
+            sqlite3_bind_int64(st, 1, id);
+        else
+            sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW)
+            rc = applet_from_row(st, out);
+        else if (s == SQLITE_DONE)
+            rc = HK_E_NOTFOUND;
+        else
+            rc = fail(q->r, "read applet");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->rmu);
+    return rc;
+}
+
+static int write_applet(sq *q, sqlite3_stmt *st, const hk_applet *a, int64_t now_ms)
+{
+    char *fields = json_dumps(a->fields, JSON_COMPACT);
+    if (!fields)
+        return HK_E_STORE;
+    sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->event, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, fields, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, a->enabled);
+    sqlite3_bind_int64(st, 6, now_ms);
+    sqlite3_bind_int64(st, 7, a->id);
+    int s = sqlite3_step(st);
+    free(fields);
+    if (s == SQLITE_DONE)
+        return HK_OK;
+    if (sqlite3_extended_errcode(q->w) == SQLITE_CONSTRAINT_UNIQUE)
+        return HK_E_CONFLICT;
+    return fail(q->w, "write applet");
+}
+
+static int sq_applet_insert(void *db, hk_applet *a, int64_t now_ms)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w,
+                            "INSERT INTO applets(name, event, action, fields, enabled, created_ms,"
+                            " updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+    if (st) {
+        int64_t id = a->id;
+        a->id = 0;
+        rc = write_applet(q, st, a, now_ms);
+        a->id = rc == HK_OK ? sqlite3_last_insert_rowid(q->w) : id;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+static int sq_applet_update(void *db, const hk_applet *a, int64_t now_ms)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w,
+                            "UPDATE applets SET name = ?1, event = ?2, action = ?3, fields = ?4,"
+                            " enabled = ?5, updated_ms = ?6 WHERE id = ?7");
+    if (st) {
+        rc = write_applet(q, st, a, now_ms);
+        if (rc == HK_OK && sqlite3_changes(q->w) == 0)
+            rc = HK_E_NOTFOUND;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+static int sq_applet_delete(void *db, int64_t id)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w, "DELETE FROM applets WHERE id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = sqlite3_changes(q->w) ? HK_OK : HK_E_NOTFOUND;
+        else
+            rc = fail(q->w, "delete applet");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+/* ---- reading events ---- */
+
+static int sq_event_get(void *db, int64_t id, hk_event **out)
+{
+    sq *q = db;
+    *out = NULL;
+    pthread_mutex_lock(&q->rmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->r,
+                            "SELECT name, json, value1, value2, value3, payload, occurred_at,"
+                            " source_ip FROM events WHERE id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW) {
+            hk_event *e = calloc(1, sizeof *e);
+            if (e) {
+                e->id = id;
+                e->name = col_dup(st, 0);
+                e->json = sqlite3_column_int(st, 1) != 0;
+                e->value1 = col_dup(st, 2);
+                e->value2 = col_dup(st, 3);
+                e->value3 = col_dup(st, 4);
+                e->payload = col_dup(st, 5);
+                e->occurred_at = sqlite3_column_int64(st, 6);
+                e->source_ip = col_dup(st, 7);
+                if (e->name) {
+                    *out = e;
+                    rc = HK_OK;
+                } else {
+                    hk_event_free(e);
+                }
+            }
+        } else if (s == SQLITE_DONE) {
+            rc = HK_E_NOTFOUND;
+        } else {
+            fail(q->r, "read event");
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->rmu);
+    return rc;
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+        return json_null();
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, i));
+    default: {
+        const char *t = (const char *)sqlite3_column_text(st, i);
+        return t ? json_string(t) : json_null();
+    }
+    }
+}
+
+/* Rows of st as objects with the given keys (one per column), into arr. */
+static int rows_json(sqlite3_stmt *st, const char *const *keys, int nkeys, json_t *arr)
+{
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int i = 0; i < nkeys; i++)
+            json_object_set_new(o, keys[i], col_json(st, i));
+        json_array_append_new(arr, o);
+    }
+    return s == SQLITE_DONE ? HK_OK : HK_E_STORE;
+}
+
+static int sq_events_json(void *db, const hk_event_query *qr, json_t **out)
+{
+    static const char *const ekeys[] = {"id", "event", "json", "value1", "value2", "value3",
+                                        "payload", "occurred_at", "source_ip", "idempotency_key"};
+    static const char *const dkeys[] = {"id", "applet_id", "applet", "action", "state",
+                                        "tries", "next_at_ms", "created_ms", "updated_ms",
+                                        "last_result"};
+    static const char *const akeys[] = {"started_ms", "duration_ms", "status", "result"};
+    sq *q = db;
+    *out = NULL;
+    json_t *events = json_array();
+    pthread_mutex_lock(&q->rmu);
+    int rc = exec(q->r, "BEGIN");   /* one snapshot for the whole answer */
+    sqlite3_stmt *se = NULL, *sd = NULL, *sa = NULL;
+    if (rc == HK_OK) {
+        se = prep(q->r,
+                  "SELECT id, name, json, value1, value2, value3, payload, occurred_at, source_ip,"
+                  " idem_key FROM events WHERE (?1 = 0 OR id < ?1) AND (?2 IS NULL OR name = ?2)"
+                  " ORDER BY id DESC LIMIT ?3");
+        sd = prep(q->r,
+                  "SELECT id, applet_id, applet_name, action, state, tries, next_at, created_ms,"
+                  " updated_ms, last_result FROM deliveries WHERE event_id = ? ORDER BY id");
+        sa = prep(q->r,
+                  "SELECT started_ms, duration_ms, status, result FROM attempts"
+                  " WHERE delivery_id = ? ORDER BY id");
+        rc = se && sd && sa ? HK_OK : HK_E_STORE;
+    }
+    if (rc == HK_OK) {
+        sqlite3_bind_int64(se, 1, qr->before_id);
+        sqlite3_bind_text(se, 2, qr->event, -1, SQLITE_STATIC);
+        sqlite3_bind_int(se, 3, qr->limit);
+        rc = rows_json(se, ekeys, 10, events);
+    }
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        if (rc != HK_OK)
+            break;
+        json_object_set_new(ev, "json", json_boolean(json_integer_value(json_object_get(ev, "json"))));
+        json_t *dels = json_array();
+        json_object_set_new(ev, "deliveries", dels);
+        sqlite3_reset(sd);
+        sqlite3_bind_int64(sd, 1, json_integer_value(json_object_get(ev, "id")));
+        rc = rows_json(sd, dkeys, 10, dels);
+        size_t j;
+        json_t *d;
+        json_array_foreach(dels, j, d)
+        {
+            if (rc != HK_OK)
+                break;
+            json_t *atts = json_array();
+            json_object_set_new(d, "attempts", atts);
+            sqlite3_reset(sa);
+            sqlite3_bind_int64(sa, 1, json_integer_value(json_object_get(d, "id")));
+            rc = rows_json(sa, akeys, 4, atts);
+        }
+    }
+    if (rc != HK_OK)
+        fail(q->r, "list events");
+    sqlite3_finalize(se);
+    sqlite3_finalize(sd);
+    sqlite3_finalize(sa);
+    if (!sqlite3_get_autocommit(q->r))
+        sqlite3_exec(q->r, "COMMIT", NULL, NULL, NULL);
+    pthread_mutex_unlock(&q->rmu);
+    if (rc != HK_OK) {
+        json_decref(events);
+        return HK_E_STORE;
+    }
+    *out = json_pack("{s:o}", "events", events);
+    return *out ? HK_OK : HK_E_STORE;
+}
+
+/* ---- deliveries ---- */
+
+static int sq_delivery_claim(void *db, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms)
+{
+    sq *q = db;
+    *next_due_ms = 0;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w,
+                            "SELECT id, event_id, applet_id, action, tries FROM deliveries"
+                            " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id"
+                            " LIMIT 1");
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, now_ms);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        memset(d, 0, sizeof *d);
+        d->id = sqlite3_column_int64(st, 0);
+        d->event_id = sqlite3_column_int64(st, 1);
+        d->applet_id = sqlite3_column_int64(st, 2);
+        snprintf(d->action, sizeof d->action, "%s", (const char *)sqlite3_column_text(st, 3));
+        d->tries = sqlite3_column_int(st, 4);
+        sqlite3_finalize(st);
+        st = prep(q->w, "UPDATE deliveries SET state = 'running', updated_ms = ? WHERE id = ?");
+        if (!st)
+            goto out;
+        sqlite3_bind_int64(st, 1, now_ms);
+        sqlite3_bind_int64(st, 2, d->id);
+        exec(q->w, "PRAGMA synchronous=NORMAL");
+        rc = sqlite3_step(st) == SQLITE_DONE ? 1 : fail(q->w, "claim delivery");
+        exec(q->w, "PRAGMA synchronous=FULL");
+    } else if (s == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        st = prep(q->w, "SELECT min(next_at) FROM deliveries WHERE state = 'pending'");
+        if (st && sqlite3_step(st) == SQLITE_ROW) {
+            *next_due_ms = sqlite3_column_int64(st, 0);
+            rc = 0;
+        } else {
+            fail(q->w, "next due delivery");
+        }
+    } else {
+        fail(q->w, "find due delivery");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+static int sq_delivery_finish(void *db, const hk_delivery *d, const hk_attempt *a,
+                              const char *state, int64_t next_at_ms, int tries)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = exec(q->w, "BEGIN IMMEDIATE");
+    sqlite3_stmt *ia = NULL, *ud = NULL;
+    if (rc == HK_OK) {
+        ia = prep(q->w,
+                  "INSERT INTO attempts(delivery_id, started_ms, duration_ms, status, result)"
+                  " VALUES(?, ?, ?, ?, ?)");
+        ud = prep(q->w,
+                  "UPDATE deliveries SET state = ?, tries = ?, next_at = ?, updated_ms = ?,"
+                  " last_result = ?, action = ? WHERE id = ?");
+        rc = ia && ud ? HK_OK : HK_E_STORE;
+    }
+    if (rc == HK_OK) {
+        sqlite3_bind_int64(ia, 1, d->id);
+        sqlite3_bind_int64(ia, 2, a->started_ms);
+        sqlite3_bind_int64(ia, 3, a->duration_ms);
+        sqlite3_bind_text(ia, 4, a->status, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ia, 5, a->result, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ud, 1, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int(ud, 2, tries);
+        sqlite3_bind_int64(ud, 3, next_at_ms);
+        sqlite3_bind_int64(ud, 4, a->started_ms + a->duration_ms);
+        sqlite3_bind_text(ud, 5, a->result, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ud, 6, d->action, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ud, 7, d->id);
+        if (sqlite3_step(ia) != SQLITE_DONE || sqlite3_step(ud) != SQLITE_DONE)
+            rc = fail(q->w, "record attempt");
+    }
+    if (rc == HK_OK)
+        rc = exec(q->w, "COMMIT");
+    if (rc != HK_OK)
+        rollback(q->w);
+    sqlite3_finalize(ia);
+    sqlite3_finalize(ud);
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+static int sq_delivery_retry(void *db, int64_t id, int64_t now_ms)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w,
+                            "UPDATE deliveries SET state = 'pending', tries = 0, next_at = ?1,"
+                            " updated_ms = ?1 WHERE id = ?2 AND state = 'failed'");
+    if (st) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        sqlite3_bind_int64(st, 2, id);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = fail(q->w, "retry delivery");
+        } else if (sqlite3_changes(q->w) == 1) {
+            rc = HK_OK;
+        } else {
+            sqlite3_finalize(st);
+            st = prep(q->w, "SELECT 1 FROM deliveries WHERE id = ?");
+            if (st) {
+                sqlite3_bind_int64(st, 1, id);
+                rc = sqlite3_step(st) == SQLITE_ROW ? HK_E_STATE : HK_E_NOTFOUND;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+static int sq_delivery_recover(void *db, int64_t now_ms, int *n)
+{
+    sq *q = db;
+    *n = 0;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w,
+                            "UPDATE deliveries SET state = 'pending', updated_ms = ?"
+                            " WHERE state = 'running'");
+    if (st) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        if (sqlite3_step(st) == SQLITE_DONE) {
+            *n = sqlite3_changes(q->w);
+            rc = HK_OK;
+        } else {
+            rc = fail(q->w, "recover deliveries");
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+static int sq_delivery_counts(void *db, int64_t *pending, int64_t *running, int64_t *failed)
+{
+    sq *q = db;
+    *pending = *running = *failed = 0;
+    pthread_mutex_lock(&q->rmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->r,
+                            "SELECT state, count(*) FROM deliveries"
+                            " WHERE state IN ('pending', 'running', 'failed') GROUP BY state");
+    if (st) {
+        int s;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *state = (const char *)sqlite3_column_text(st, 0);
+            int64_t c = sqlite3_column_int64(st, 1);
+            if (strcmp(state, "pending") == 0)
+                *pending = c;
+            else if (strcmp(state, "running") == 0)
+                *running = c;
+            else
+                *failed = c;
+        }
+        rc = s == SQLITE_DONE ? HK_OK : fail(q->r, "count deliveries");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->rmu);
+    return rc;
+}
+
+static int sq_prune(void *db, int64_t before_s, int64_t *deleted)
+{
+    sq *q = db;
+    *deleted = 0;
+    int rc = HK_OK;
+    /* in slices, so that triggers never wait long behind a big clean-up */
+    for (;;) {
+        pthread_mutex_lock(&q->wmu);
+        sqlite3_stmt *st = prep(q->w,
+                                "DELETE FROM events WHERE id IN (SELECT id FROM events e"
+                                " WHERE occurred_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries"
+                                " WHERE event_id = e.id AND state IN ('pending', 'running'))"
+                                " LIMIT 500)");
+        int n = 0;
+        if (!st) {
+            rc = HK_E_STORE;
+        } else {
+            sqlite3_bind_int64(st, 1, before_s);
+            if (sqlite3_step(st) == SQLITE_DONE)
+                n = sqlite3_changes(q->w);
+            else
+                rc = fail(q->w, "prune events");
+            sqlite3_finalize(st);
+        }
+        pthread_mutex_unlock(&q->wmu);
+        *deleted += n;
+        if (rc != HK_OK || n < 500)
+            break;
+    }
+    return rc;
+}
+
+const hk_store_ops hk_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .commit_events = sq_commit_events,
+    .setting_get = sq_setting_get,
+    .setting_set = sq_setting_set,
+    .applet_list = sq_applet_list,
+    .applet_get = sq_applet_get,
+    .applet_insert = sq_applet_insert,
+    .applet_update = sq_applet_update,
+    .applet_delete = sq_applet_delete,
+    .event_get = sq_event_get,
+    .events_json = sq_events_json,
+    .delivery_claim = sq_delivery_claim,
+    .delivery_finish = sq_delivery_finish,
+    .delivery_retry = sq_delivery_retry,
+    .delivery_recover = sq_delivery_recover,
+    .delivery_counts = sq_delivery_counts,
+    .prune = sq_prune,
+};

@@ -1,0 +1,288 @@
+"""Starts a real hookd for tests: a temporary data folder, a config file, any free port.
+
+HOOKD          the hookd binary (set by CTest; defaults to build/main/hookd/hookd)
+HOOKD_WRAPPER  a command to run hookd under, e.g. "valgrind --error-exitcode=99 -q"
+HOOKD_SANITIZED=1 when HOOKD is an ASan/UBSan build (longer timeouts)
+
+Every test that starts hookd through Hookd gets, when it stops it, a check that hookd exited
+0 and that no sanitizer or valgrind report is in its log.
+"""
+import http.client
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+HOOKD = os.environ.get("HOOKD") or os.path.join(ROOT, "build", "main", "hookd", "hookd")
+WRAPPER = shlex.split(os.environ.get("HOOKD_WRAPPER", ""))
+SLOW = 4 if (WRAPPER or os.environ.get("HOOKD_SANITIZED")) else 1
+PASSWORD = "test-password-1"
+
+CURL_LINE_BODY = '{"value1":"micropython1"}'
+
+
+class Hookd:
+    """One hookd process. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, config=None, data=None, password=PASSWORD, args=()):
+        self.tmp = tempfile.mkdtemp(prefix="hookd-test-")
+        self.data = data or os.path.join(self.tmp, "data")
+        self.config = dict(config or {})
+        if password is not None:
+            self.config.setdefault("admin_password", password)
+        self.args = list(args)
+        self.proc = None
+        self.lines = []
+        self.port = None
+        self.cookie = None
+        self.csrf = None
+
+    # -- process --------------------------------------------------------------------------
+
+    def start(self, timeout=15):
+        cfg = os.path.join(self.tmp, "config.json")
+        with open(cfg, "w") as f:
+            json.dump(self.config, f)
+        cmd = WRAPPER + [HOOKD, "--data", self.data, "--listen", "127.0.0.1:0",
+                         "--config", cfg] + self.args
+        self.lines = []
+        self.port = None
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, errors="replace")
+        ready = threading.Event()
+
+        def read():
+            for line in self.proc.stderr:
+                self.lines.append(line.rstrip("\n"))
+                m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+                if m:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
+        if not ready.wait(timeout * SLOW) or self.port is None:
+            self.proc.kill()
+            self.proc.wait()
+            self.reader.join(5)
+            raise AssertionError("hookd did not start:\n" + self.log())
+        return self
+
+    def log(self):
+        return "\n".join(self.lines)
+
+    def wait_log(self, pattern, timeout=10):
+        end = time.time() + timeout * SLOW
+        while time.time() < end:
+            if re.search(pattern, self.log()):
+                return True
+            time.sleep(0.05)
+        raise AssertionError("no %r in the log:\n%s" % (pattern, self.log()))
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stops hookd with sig; returns its exit code (after checking the log is clean)."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("hookd did not stop on %s:\n%s" % (sig, self.log()))
+        self.reader.join(5)
+        self.proc.stderr.close()
+        self.proc = None
+        if sig != signal.SIGKILL:
+            check_clean(self.log())
+        return rc
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.proc.stderr.close()
+            self.proc = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        try:
+            if self.proc and exc[0] is None:
+                rc = self.stop()
+                assert rc == 0, "hookd exited %s:\n%s" % (rc, self.log())
+        finally:
+            self.cleanup()
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        """(status, headers as a dict with lower-case names, body bytes)"""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout * SLOW)
+        try:
+            if isinstance(body, str):
+                body = body.encode()
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def cli(self, *args, input=None):
+        r = subprocess.run(WRAPPER + [HOOKD] + list(args) + ["--data", self.data],
+                           input=input, capture_output=True, text=True, timeout=60 * SLOW)
+        return r
+
+    def key(self):
+        r = self.cli("key")
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    def trigger(self, event="button_pressed", key=None, json_body=None, form=None, query="",
+                method="POST", headers=None, json_endpoint=False):
+        key = key if key is not None else self.key_cached()
+        path = "/trigger/%s/%swith/key/%s%s" % (event, "json/" if json_endpoint else "", key,
+                                               ("?" + query) if query else "")
+        h = dict(headers or {})
+        body = None
+        if json_body is not None:
+            body = json_body if isinstance(json_body, (str, bytes)) else json.dumps(json_body)
+            h.setdefault("Content-Type", "application/json")
+        elif form is not None:
+            body = form
+            h.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        return self.request(method, path, body, h)
+
+    def key_cached(self):
+        if not getattr(self, "_key", None):
+            self._key = self.key()
+        return self._key
+
+    # -- API ------------------------------------------------------------------------------
+
+    def login(self, password=PASSWORD):
+        st, h, body = self.request("POST", "/api/login", json.dumps({"password": password}),
+                                   {"Content-Type": "application/json"})
+        if st != 200:
+            return st, h, body
+        m = re.match(r"hookd_session=([^;]+)", h["set-cookie"])
+        self.cookie = m.group(1)
+        self.csrf = json.loads(body)["csrf"]
+        return st, h, body
+
+    def api(self, method, path, body=None, csrf=True, cookie=True, headers=None):
+        """(status, parsed JSON or None)"""
+        if self.cookie is None and cookie:
+            st, _, b = self.login()
+            assert st == 200, b
+        h = dict(headers or {})
+        if cookie and self.cookie:
+            h["Cookie"] = "hookd_session=" + self.cookie
+        if csrf and self.csrf and method not in ("GET", "HEAD"):
+            h["X-CSRF-Token"] = self.csrf
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        st, _, b = self.request(method, path, data, h)
+        return st, (json.loads(b) if b else None)
+
+    def events(self, **query):
+        q = "&".join("%s=%s" % kv for kv in query.items())
+        st, j = self.api("GET", "/api/events" + ("?" + q if q else ""))
+        assert st == 200, j
+        return j["events"]
+
+    def wait_delivery(self, pred, timeout=15):
+        """Waits until some delivery of the newest events satisfies pred; returns it."""
+        end = time.time() + timeout * SLOW
+        last = None
+        while time.time() < end:
+            for e in self.events():
+                for d in e["deliveries"]:
+                    last = d
+                    if pred(d):
+                        return d
+            time.sleep(0.1)
+        raise AssertionError("no such delivery; last: %r\n%s" % (last, self.log()))
+
+    def metrics(self):
+        st, _, b = self.request("GET", "/metrics")
+        assert st == 200
+        out = {}
+        for line in b.decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
+
+def check_clean(log):
+    for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                "Invalid read", "Invalid write", "definitely lost: [1-9]",
+                "Conditional jump or move", "ERROR SUMMARY: [1-9]"):
+        if re.search(bad, log):
+            raise AssertionError("%s in hookd's log:\n%s" % (bad, log))
+
+
+def raw_socket(port, timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout * SLOW)
+    return s
+
+
+def recv_all(s):
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    return data
+
+
+class HookdTest(unittest.TestCase):
+    """A test case with one shared hookd (config: CONFIG), started once for the class."""
+
+    CONFIG = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Hookd(cls.CONFIG)
+        cls.h.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.h.stop()
+            assert rc == 0, "hookd exited %s:\n%s" % (rc, cls.h.log())
+        finally:
+            cls.h.cleanup()

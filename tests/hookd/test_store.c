@@ -1,0 +1,238 @@
+/*
+ * test_store.c - the store (store.h, SQLite backend) without the server: group commit,
+ * idempotency keys, deliveries for matching enabled applets only, claim / finish / retry /
+ * recover, the events list, retention pruning, settings. Exits non-zero when a check fails.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        checks++;                                                                              \
+        if (!(cond)) {                                                                         \
+            failures++;                                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fputc('\n', stderr);                                                               \
+        }                                                                                      \
+    } while (0)
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int done_count;
+
+static void on_done(hk_commit *c)
+{
+    (void)c;
+    pthread_mutex_lock(&mu);
+    done_count++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static hk_event *event(const char *name, const char *v1, int64_t when)
+{
+    hk_event *e = calloc(1, sizeof *e);
+    e->name = strdup(name);
+    e->value1 = v1 ? strdup(v1) : NULL;
+    e->occurred_at = when;
+    e->source_ip = strdup("192.0.2.1");
+    return e;
+}
+
+/* Submits n commits at once and waits for all. */
+static void commit_all(hk_store *s, hk_commit *cs, int n)
+{
+    pthread_mutex_lock(&mu);
+    done_count = 0;
+    pthread_mutex_unlock(&mu);
+    for (int i = 0; i < n; i++) {
+        cs[i].done = on_done;
+        CHECK(hk_store_submit(s, &cs[i]) == HK_OK, "submit %d", i);
+    }
+    pthread_mutex_lock(&mu);
+    while (done_count < n)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+static int64_t add_applet(hk_store *s, const char *name, const char *ev, bool enabled)
+{
+    hk_applet a = {0};
+    a.name = strdup(name);
+    a.event = strdup(ev);
+    a.action = strdup("file");
+    a.fields = json_pack("{s:s}", "path", "/tmp/unused");
+    a.enabled = enabled;
+    CHECK(hk_store_applet_insert(s, &a) == HK_OK, "insert %s", name);
+    int64_t id = a.id;
+    hk_applet_clear(&a);
+    return id;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/hookd-test-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char err[256];
+    hk_store *s = hk_store_open(dir, err, sizeof err);
+    CHECK(s != NULL, "open: %s", err);
+    if (!s)
+        return 1;
+    CHECK(hk_store_start(s) == HK_OK, "start");
+
+    /* settings */
+    char *v = NULL;
+    CHECK(hk_store_setting_get(s, "key", &v) == HK_E_NOTFOUND, "no key yet");
+    CHECK(hk_store_setting_set(s, "key", "one") == HK_OK, "set");
+    CHECK(hk_store_setting_set(s, "key", "two") == HK_OK, "replace");
+    CHECK(hk_store_setting_get(s, "key", &v) == HK_OK && strcmp(v, "two") == 0, "got %s", v);
+    free(v);
+
+    /* applets */
+    int64_t a1 = add_applet(s, "one", "press", true);
+    int64_t a2 = add_applet(s, "two", "press", true);
+    add_applet(s, "off", "press", false);
+    add_applet(s, "elsewhere", "other", true);
+    hk_applet dup = {.name = "one", .event = "x", .action = "file", .fields = json_object()};
+    CHECK(hk_store_applet_insert(s, &dup) == HK_E_CONFLICT, "unique names");
+    json_decref(dup.fields);
+    hk_applet got;
+    CHECK(hk_store_applet_get(s, 0, "two", &got) == HK_OK && got.id == a2, "by name");
+    hk_applet_clear(&got);
+    CHECK(hk_store_applet_get(s, 9999, NULL, &got) == HK_E_NOTFOUND, "missing");
+    hk_applet *list;
+    size_t n;
+    CHECK(hk_store_applet_list(s, &list, &n) == HK_OK && n == 4, "list %zu", n);
+    hk_applets_free(list, n);
+
+    /* group commit: many events, idempotency keys repeated inside one batch and across */
+    int64_t now = (int64_t)time(NULL);
+    enum { N = 40 };
+    hk_commit cs[N];
+    hk_event *evs[N];
+    memset(cs, 0, sizeof cs);
+    for (int i = 0; i < N; i++) {
+        evs[i] = event(i % 2 ? "press" : "quiet", "v", now);
+        cs[i].event = evs[i];
+        cs[i].idem_key = i >= 30 ? "same-key" : NULL;
+    }
+    commit_all(s, cs, N);
+    int stored = 0, dups = 0, deliveries = 0;
+    for (int i = 0; i < N; i++) {
+        stored += cs[i].status == HK_COMMIT_STORED;
+        dups += cs[i].status == HK_COMMIT_DUPLICATE;
+        deliveries += cs[i].deliveries;
+    }
+    CHECK(stored == 31 && dups == 9, "stored %d dups %d", stored, dups);
+    /* odd i are "press" with 2 enabled applets; i = 30 (quiet) holds the key */
+    CHECK(deliveries == 15 * 2, "deliveries %d", deliveries);
+    CHECK(cs[31].status == HK_COMMIT_DUPLICATE && cs[31].event_id == cs[30].event_id &&
+              strcmp(cs[31].dup_name, "quiet") == 0 && !cs[31].dup_json,
+          "a repeat points at the first");
+    CHECK(evs[1]->id == cs[1].event_id && evs[1]->id > 0, "the event's id is set");
+    uint64_t batches, events;
+    hk_store_commit_stats(s, &batches, &events);
+    CHECK(events == N && batches >= 1 && batches <= N, "batches %llu events %llu",
+          (unsigned long long)batches, (unsigned long long)events);
+    for (int i = 0; i < N; i++)
+        hk_event_free(evs[i]);
+
+    /* deliveries */
+    int64_t pending, running, failed, next;
+    CHECK(hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK && pending == 30,
+          "pending %lld", (long long)pending);
+    int64_t t = hk_now_ms();
+    hk_delivery d;
+    CHECK(hk_store_delivery_claim(s, t, &d, &next) == 1, "claim");
+    CHECK((d.applet_id == a1 || d.applet_id == a2) && strcmp(d.action, "file") == 0 &&
+              d.tries == 0, "claimed %lld", (long long)d.id);
+    hk_attempt at = {.started_ms = t, .duration_ms = 5, .status = "retry", .result = "down"};
+    CHECK(hk_store_delivery_finish(s, &d, &at, "pending", t + 60000, 1) == HK_OK, "finish");
+    /* drain the rest */
+    int claimed = 0;
+    hk_delivery last = d;
+    while (hk_store_delivery_claim(s, t, &d, &next) == 1) {
+        claimed++;
+        last = d;
+        at.status = "ok";
+        at.result = "fine";
+        CHECK(hk_store_delivery_finish(s, &d, &at, "done", t, 1) == HK_OK, "done");
+    }
+    CHECK(claimed == 29, "claimed %d", claimed);
+    CHECK(next == t + 60000, "the next due is the retry: %lld", (long long)(next - t));
+    CHECK(hk_store_delivery_claim(s, t + 60000, &d, &next) == 1 && d.tries == 1, "due later");
+    at.status = "fail";
+    at.result = "gave up";
+    CHECK(hk_store_delivery_finish(s, &d, &at, "failed", t, 2) == HK_OK, "failed");
+    CHECK(hk_store_delivery_retry(s, last.id) == HK_E_STATE, "done is not retried");
+    CHECK(hk_store_delivery_retry(s, 123456) == HK_E_NOTFOUND, "missing");
+    CHECK(hk_store_delivery_retry(s, d.id) == HK_OK, "retry");
+    CHECK(hk_store_delivery_claim(s, hk_now_ms(), &d, &next) == 1 && d.tries == 0,
+          "a new round");
+    int recovered;
+    CHECK(hk_store_delivery_recover(s, &recovered) == HK_OK && recovered == 1, "recover %d",
+          recovered);
+    CHECK(hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK && pending == 1 &&
+              running == 0 && failed == 0, "counts %lld %lld %lld", (long long)pending,
+          (long long)running, (long long)failed);
+
+    /* the events list */
+    hk_event_query q = {.limit = 5, .event = "press"};
+    json_t *j = NULL;
+    CHECK(hk_store_events_json(s, &q, &j) == HK_OK, "events");
+    json_t *arr = json_object_get(j, "events");
+    CHECK(json_array_size(arr) == 5, "5 events");
+    json_t *e0 = json_array_get(arr, 0);
+    CHECK(strcmp(json_string_value(json_object_get(e0, "event")), "press") == 0, "filtered");
+    CHECK(json_array_size(json_object_get(e0, "deliveries")) == 2, "2 deliveries");
+    json_t *d0 = json_array_get(json_object_get(e0, "deliveries"), 0);
+    CHECK(json_array_size(json_object_get(d0, "attempts")) >= 1, "attempts");
+    json_decref(j);
+
+    /* retention: old events go, unless a delivery is still to do */
+    hk_commit old[2];
+    memset(old, 0, sizeof old);
+    hk_event *o1 = event("other", NULL, now - 100 * 86400);   /* one pending delivery */
+    hk_event *o2 = event("quiet", NULL, now - 100 * 86400);   /* none */
+    old[0].event = o1;
+    old[1].event = o2;
+    commit_all(s, old, 2);
+    int64_t deleted;
+    CHECK(hk_store_prune(s, now - 86400, &deleted) == HK_OK && deleted == 1, "pruned %lld",
+          (long long)deleted);
+    hk_event *back = NULL;
+    CHECK(hk_store_event_get(s, o1->id, &back) == HK_OK, "kept: pending work");
+    hk_event_free(back);
+    CHECK(hk_store_event_get(s, o2->id, &back) == HK_E_NOTFOUND, "deleted");
+    hk_event_free(o1);
+    hk_event_free(o2);
+
+    /* after stop, submits are refused */
+    hk_store_stop(s);
+    hk_commit late = {0};
+    CHECK(hk_store_submit(s, &late) == HK_E_CLOSED, "closed");
+    hk_store_close(s);
+
+    /* it is all still there after a reopen */
+    s = hk_store_open(dir, err, sizeof err);
+    CHECK(s && hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK &&
+              pending == 2, "reopened: pending %lld", (long long)pending);
+    hk_store_close(s);
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    printf("test_store: %d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}
