@@ -105,13 +105,32 @@ class Triggers(HookdTest):
 
     def test_not_found(self):
         k = self.h.key_cached()
-        for path in ("/trigger//with/key/" + k, "/trigger//json/with/key/" + k, "/",
-                     "/nothing", "/trigger", "/trigger/", "/trigger/e/with/key",
+        for path in ("/trigger//with/key/" + k, "/trigger//json/with/key/" + k,
+                     "/nothing", "/index.htm", "/app.js/x", "/trigger", "/trigger/", "/trigger/e/with/key",
                      "/trigger/e/with/key/%s/more" % k, "/trigger/e/json/json/with/key/" + k,
                      "/trigger/e/key/" + k, "/triggers/e/with/key/" + k):
             st, _, body = self.h.request("POST", path)
             self.assertEqual(st, 404, path)
             self.assertIn(b'"errors"', body)
+
+    def test_web_page(self):
+        # the page is embedded in the binary; the browser test (tests/hookd/browser) uses it
+        for path, ctype in (("/", "text/html"), ("/index.html", "text/html"),
+                            ("/app.js", "text/javascript"), ("/style.css", "text/css")):
+            st, h, body = self.h.request("GET", path)
+            self.assertEqual(st, 200, path)
+            self.assertTrue(h["content-type"].startswith(ctype), path)
+            csp = h["content-security-policy"]
+            self.assertIn("script-src 'self'", csp)
+            self.assertNotIn("unsafe-inline", csp)
+            self.assertEqual(h["x-content-type-options"], "nosniff")
+            self.assertEqual(h["referrer-policy"], "no-referrer")
+            self.assertTrue(body)
+        st, h, _ = self.h.request("POST", "/")
+        self.assertEqual((st, h.get("allow")), (405, "GET, HEAD"))
+        st, _, body = self.h.request("GET", "/")
+        self.assertIn(b'<script src="/app.js"', body)
+        self.assertNotIn(b"<script>", body)
 
     def test_method_not_allowed(self):
         for m in ("PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"):
