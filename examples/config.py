@@ -1,5 +1,5 @@
 # config.py for the simulated board, as in the chapter. `make demo` writes its own copy with
-# the receiver's URL; copy this one into a board's flash folder to play by hand.
+# hookd's URL and key (`hookd key`); copy this one into a board's flash folder to play by hand.
 WIFI_SSID = 'home-net'
 WIFI_PASSWORD = 'correct horse'
 WEBHOOK_URL = 'http://127.0.0.1:8080/trigger/button_pressed/with/key/your-key'

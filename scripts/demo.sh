@@ -1,31 +1,53 @@
 #!/usr/bin/env bash
-# make demo: a simulated button, pressed once, firing a webhook at a local receiver.
-# Runs unattended, shows what happened, and leaves nothing running.
+# make demo: hookd with one applet (button_pressed -> an email into a Maildir), a simulated
+# button whose config.py holds hookd's trigger URL and key, pressed once; then the email it
+# sent and the wake report. Runs unattended, leaves nothing running, and says how to go on.
 set -euo pipefail
 build=$1
 src=$(cd "$(dirname "$0")/.." && pwd)
 sim="$build/firmware/ports/sim/simboard"
+hookd="$build/hookd/hookd"
 demo="$src/build/demo"
 rm -rf "$demo"
 mkdir -p "$demo/button1/flash"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-key=demo-$(head -c 12 /dev/urandom | base64 | tr '+/' '-_' | head -c 17)
-url="http://127.0.0.1:$port/trigger/button_pressed/with/key/$key"
+cat >"$demo/hookd.json" <<EOF
+{
+  "listen": "127.0.0.1:$port",
+  "applets": [
+    {"name": "button_pressed -> maildir", "event": "button_pressed", "action": "maildir",
+     "fields": {"path": "$demo/Maildir", "to": "you@localhost"}}
+  ]
+}
+EOF
+# the admin password for hookd's page, set the way a user would (hookd password reads stdin)
+password=demo-$(head -c 9 /dev/urandom | base64 | tr '+/' '-_')
+printf '%s\n' "$password" | "$hookd" password --data "$demo/hookd" >/dev/null 2>"$demo/password.log" ||
+  { cat "$demo/password.log" >&2; exit 1; }
+(umask 077; printf '%s\n' "$password" >"$demo/admin-password")
 
-python3 "$src/tools/receiver.py" "$port" "$demo/webhooks.jsonl" >"$demo/receiver.log" 2>&1 &
-rpid=$!
-spid=
+hpid= spid=
 cleanup() {
   [ -n "$spid" ] && { "$sim" off --state "$demo/button1" >/dev/null 2>&1 || kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; }
-  kill "$rpid" 2>/dev/null || true
-  wait "$rpid" 2>/dev/null || true
+  [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null || true; wait "$hpid" 2>/dev/null || true; }
+  spid= hpid=
 }
 trap cleanup EXIT
 
+echo "== starting hookd: $hookd --data $demo/hookd --config $demo/hookd.json"
+"$hookd" --data "$demo/hookd" --config "$demo/hookd.json" 2>"$demo/hookd.log" &
+hpid=$!
+for _ in $(seq 100); do grep -q "listening on" "$demo/hookd.log" && break; sleep 0.1; done
+grep -q "listening on" "$demo/hookd.log" || { cat "$demo/hookd.log" >&2; echo "demo: hookd did not start" >&2; exit 1; }
+sed 's/^/   /' "$demo/hookd.log"
+key=$("$hookd" key --data "$demo/hookd")
+url="http://127.0.0.1:$port/trigger/button_pressed/with/key/$key"
+
+echo
+echo "== config.py on the board's flash, with the key from \`hookd key\` ($demo/button1/flash/config.py):"
 sed "s|http://127.0.0.1:8080/trigger/button_pressed/with/key/your-key|$url|" \
   "$src/examples/config.py" >"$demo/button1/flash/config.py"
-echo "== config.py on the board's flash ($demo/button1/flash/config.py):"
 sed 's/^/   /' "$demo/button1/flash/config.py"
 
 echo
@@ -36,33 +58,65 @@ spid=$!
 for _ in $(seq 100); do "$sim" state --state "$demo/button1" >/dev/null 2>&1 && break; sleep 0.1; done
 "$sim" wait --state "$demo/button1" --for sleeping --timeout 30
 sed 's/^/   /' "$demo/button1.log"
-: >"$demo/button1.log.mark"
 lines=$(wc -l <"$demo/button1.log")
 
 echo
-echo "== pressing RESET (the board wakes with DEEPSLEEP_RESET and fires the webhook)"
+echo "== pressing RESET (the board wakes with DEEPSLEEP_RESET and fires the webhook at hookd)"
+hlines=$(wc -l <"$demo/hookd.log")
 "$sim" press --state "$demo/button1"
 "$sim" wait --state "$demo/button1" --for sleeping --timeout 40
 tail -n +"$((lines + 1))" "$demo/button1.log" | sed 's/^/   /'
 
 echo
-echo "== what the receiver got"
-sed 's/^/   /' "$demo/receiver.log"
-got=$(grep -c . "$demo/webhooks.jsonl" 2>/dev/null || true)
-if [ "${got:-0}" -ne 1 ]; then
-  echo "demo: FAILED: expected one webhook, the receiver got ${got:-0}" >&2
+echo "== waiting for hookd's applet to deliver the email into $demo/Maildir/new"
+mail=
+for _ in $(seq 150); do
+  mail=$(ls "$demo/Maildir/new" 2>/dev/null | head -1)
+  [ -n "$mail" ] && break
+  sleep 0.1
+done
+tail -n +"$((hlines + 1))" "$demo/hookd.log" | sed 's/^/   /'
+if [ -z "$mail" ]; then
+  echo "demo: FAILED: no email in $demo/Maildir/new 15 s after the press" >&2
+  exit 1
+fi
+got=$(ls "$demo/Maildir/new" | wc -l)
+if [ "$got" -ne 1 ]; then
+  echo "demo: FAILED: expected one email, the Maildir has $got" >&2
   exit 1
 fi
 
 echo
+echo "== the email ($demo/Maildir/new/$mail), body decoded:"
+python3 - "$demo/Maildir/new/$mail" <<'PY' | sed 's/^/   /'
+import email, email.policy, sys
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+for h in ("Date", "From", "To", "Subject", "Message-ID"):
+    if msg[h]:
+        print(f"{h}: {msg[h]}")
+print()
+print(msg.get_content().replace("<br>", "").rstrip())
+PY
+
+echo
 echo "== board state"
 "$sim" state --state "$demo/button1" | sed 's/^/   /'
+
+cleanup
+trap - EXIT
 cat <<MSG
 
-Done: one press, one webhook. To keep playing:
-   $sim run --state $demo/button1 --world $src/examples/world.json
-   then press Enter for RESET, j for the debug jumper (D5 to GND), q to power off,
-   with a receiver listening:  python3 tools/receiver.py $port
-   Every boot, LED change and request is in $demo/button1/events.jsonl.
+Done: one press, one webhook, one email. hookd and the board are stopped; to keep playing:
+   1. start hookd again (same data, same port, same key):
+        $hookd --data $demo/hookd --config $demo/hookd.json
+      and open its page at http://127.0.0.1:$port/ (admin password in $demo/admin-password):
+      the key, a URL builder and Test It, applets, and the activity of every event.
+   2. in another terminal, power the board on again:
+        $sim run --state $demo/button1 --world $src/examples/world.json
+      Enter presses RESET, j toggles the debug jumper (D5 to GND: the board stays awake
+      instead of sleeping), q powers it off. From a script: simboard press|jumper on --state $demo/button1
+   3. each press is one more email in $demo/Maildir/new (mutt -f $demo/Maildir reads it);
+      the chapter's curl line fires the same applet:
+        curl -X POST -H "Content-Type: application/json" -d '{"value1":"micropython1"}' $url
    Try a wrong WIFI_PASSWORD in $demo/button1/flash/config.py to see the error blink.
 MSG

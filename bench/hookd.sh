@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# make bench, hookd's part: its trigger endpoint next to adnanh/webhook (Debian's `webhook`)
+# and nginx answering a fixed 200 (the ceiling), with wrk on loopback, for two workloads:
+#   accept-only     hookd: an event with no applet (still stored durably before the 200);
+#                   webhook: a hook whose trigger-rule never matches
+#   run-a-command   hookd: a command applet running /bin/true; webhook: execute-command
+#                   /bin/true (both answer before the command runs, off the request path)
+# then, after the run, the events hookd stored against wrk's count of 2xx replies, and the
+# press-to-action time: sequential triggers to an event with a maildir applet, from the POST
+# to the mail appearing in Maildir/new.
+# Bounded (each wrk run BENCH_SECONDS, default 8), loopback only, leaves nothing running.
+# usage: bench/hookd.sh BUILD_DIR
+set -euo pipefail
+build=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+hookd="$build/hookd/hookd"
+secs=${BENCH_SECONDS:-8}
+conns=${BENCH_CONNECTIONS:-64}
+presses=${BENCH_PRESSES:-50}
+body='{"value1":"micropython1"}'
+key=benchKey_0123456789abcd
+
+for tool in wrk webhook nginx python3 curl; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
+    { echo "bench: $tool is missing (scripts/deps.sh check)" >&2; exit 1; }
+done
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_up() {   # URL: waits until something answers there (10 s at most)
+  for _ in $(seq 200); do
+    curl -s -o /dev/null -X POST "$1" && return 0
+    sleep 0.05
+  done
+  echo "bench: nothing answers at $1" >&2
+  exit 1
+}
+
+# -- the three servers -------------------------------------------------------------------
+hport=$(free_port)
+cat >"$tmp/hookd.json" <<EOF
+{
+  "key": "$key",
+  "admin_password": "bench-password",
+  "limits": {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 1}},
+  "applets": [
+    {"name": "bench run a command", "event": "bench_cmd", "action": "command",
+     "fields": {"argv": ["/bin/true"]}},
+    {"name": "bench press to action", "event": "bench_mail", "action": "maildir",
+     "fields": {"path": "$tmp/Maildir"}}
+  ]
+}
+EOF
+"$hookd" --data "$tmp/hookd" --listen "127.0.0.1:$hport" --config "$tmp/hookd.json" \
+  2>"$tmp/hookd.log" &
+hookd_pid=$!
+pids+=("$hookd_pid")
+
+wport=$(free_port)
+cat >"$tmp/hooks.json" <<'EOF'
+[
+  {"id": "accept", "execute-command": "/bin/true", "response-message": "ok",
+   "trigger-rule": {"match": {"type": "value", "value": "never-matches",
+                              "parameter": {"source": "payload", "name": "value1"}}}},
+  {"id": "run", "execute-command": "/bin/true", "response-message": "ok"}
+]
+EOF
+webhook -hooks "$tmp/hooks.json" -ip 127.0.0.1 -port "$wport" >"$tmp/webhook.log" 2>&1 &
+webhook_pid=$!
+pids+=("$webhook_pid")
+
+nport=$(free_port)
+mkdir -p "$tmp/nginx"
+{
+  [ "$(id -u)" -eq 0 ] && echo "user root;"
+  cat <<EOF
+worker_processes auto;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nport;
+    location / {
+      default_type "text/html; charset=utf-8";
+      return 200 "Congratulations! You've fired the button_pressed event";
+    }
+  }
+}
+EOF
+} >"$tmp/nginx/nginx.conf"
+"$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
+pids+=("$!")
+
+wait_up "http://127.0.0.1:$hport/trigger/bench_warm/with/key/$key"
+wait_up "http://127.0.0.1:$wport/hooks/accept"
+wait_up "http://127.0.0.1:$nport/"
+
+# -- wrk -----------------------------------------------------------------------------------
+cat >"$tmp/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %.3f %.3f\n", summary.requests, e.status,
+    e.connect + e.read + e.write + e.timeout, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+EOF
+
+declare -A rps p50 p99 ok
+run_wrk() {   # NAME URL
+  local out
+  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" "$2" 2>&1)
+  echo "$out" >"$tmp/wrk-$1.txt"
+  read -r _ reqs non2xx sockerr dur_us l50 l99 <<<"$(grep '^RESULT' <<<"$out")"
+  rps[$1]=$(awk -v r="$reqs" -v d="$dur_us" 'BEGIN{printf "%.0f", r / (d / 1e6)}')
+  p50[$1]=$l50
+  p99[$1]=$l99
+  ok[$1]=$((reqs - non2xx))
+  printf '  %-22s %8s req/s  p50 %7s ms  p99 %7s ms  (%d requests, %d non-2xx, %d socket errors)\n' \
+    "$1" "${rps[$1]}" "$l50" "$l99" "$reqs" "$non2xx" "$sockerr"
+}
+
+echo "== hookd's trigger endpoint vs adnanh/webhook vs nginx (fixed 200)"
+echo "   wrk -t2 -c$conns -d${secs}s, POST $body, loopback, $(nproc) CPUs shared by wrk and the server"
+echo "-- accept-only"
+run_wrk hookd-accept "http://127.0.0.1:$hport/trigger/bench_accept/with/key/$key"
+run_wrk webhook-accept "http://127.0.0.1:$wport/hooks/accept"
+run_wrk nginx-accept "http://127.0.0.1:$nport/trigger/bench_accept/with/key/$key"
+# -- press-to-action (before run-a-command, whose backlog of commands would be ahead)----------------------------------------------------------------------
+echo "-- press-to-action: $presses sequential triggers, POST to the mail in Maildir/new"
+python3 - "$hport" "$key" "$tmp/Maildir" "$presses" "$body" <<'PY'
+import http.client, math, os, sys, time
+port, key, maildir, n, body = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+new = os.path.join(maildir, "new")
+def count():
+    try:
+        return len(os.listdir(new))
+    except FileNotFoundError:
+        return 0
+times = []
+for i in range(n):
+    before = count()
+    t0 = time.perf_counter()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/trigger/bench_mail/with/key/" + key, body,
+              {"Content-Type": "application/json"})
+    r = c.getresponse(); r.read(); c.close()
+    if r.status != 200:
+        sys.exit("press-to-action: trigger answered %d" % r.status)
+    t_reply = time.perf_counter()
+    deadline = t0 + 10
+    while count() <= before:
+        if time.perf_counter() > deadline:
+            sys.exit("press-to-action: no mail 10 s after trigger %d" % i)
+        time.sleep(0.0002)
+    times.append(((time.perf_counter() - t0) * 1000, (t_reply - t0) * 1000))
+act = sorted(t for t, _ in times)
+rep = sorted(r for _, r in times)
+pct = lambda xs, p: xs[max(0, math.ceil(p / 100 * len(xs)) - 1)]   # nearest rank
+print("  trigger -> 200 reply:       p50 %6.2f ms  p99 %6.2f ms" % (pct(rep, 50), pct(rep, 99)))
+print("  trigger -> mail delivered:  p50 %6.2f ms  p99 %6.2f ms  (n=%d, max %.2f ms)"
+      % (pct(act, 50), pct(act, 99), len(act), act[-1]))
+PY
+
+echo "-- run-a-command (/bin/true)"
+# webhook first: hookd's workers go on running the commands it accepted after wrk stops.
+# webhook also runs its commands after replying: wait until it has no child for a while.
+run_wrk webhook-cmd "http://127.0.0.1:$wport/hooks/run"
+t0=$(date +%s.%N); idle=0
+for _ in $(seq 1200); do
+  if pgrep -P "$webhook_pid" >/dev/null; then idle=0; else idle=$((idle + 1)); fi
+  [ "$idle" -ge 5 ] && break
+  sleep 0.05
+done
+printf '  (webhook went on running its commands for %.1f s after wrk stopped)\n' \
+  "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')"
+run_wrk hookd-cmd "http://127.0.0.1:$hport/trigger/bench_cmd/with/key/$key"
+
+
+# -- stop hookd, then count what it stored ---------------------------------------------------
+kill -TERM "$hookd_pid"
+rc=0
+wait "$hookd_pid" || rc=$?
+[ "$rc" -eq 0 ] || { echo "bench: hookd exited $rc" >&2; tail -20 "$tmp/hookd.log" >&2; exit 1; }
+
+echo
+echo "== summary (req/s; latency in ms; ratios of req/s)"
+printf '%-15s %9s %8s %8s %9s %8s %8s %9s %9s\n' workload "hookd" p50 p99 "webhook" p50 p99 \
+  "hookd/wh" "hookd/ngx"
+for w in accept cmd; do
+  name=$([ "$w" = accept ] && echo accept-only || echo run-a-command)
+  # nginx's fixed 200 is the ceiling for both workloads
+  ngx=$(awk -v a="${rps[hookd-$w]}" -v b="${rps[nginx-accept]}" 'BEGIN{printf "%.2f", a / b}')
+  printf '%-15s %9s %8s %8s %9s %8s %8s %9s %9s\n' "$name" "${rps[hookd-$w]}" "${p50[hookd-$w]}" \
+    "${p99[hookd-$w]}" "${rps[webhook-$w]}" "${p50[webhook-$w]}" "${p99[webhook-$w]}" \
+    "$(awk -v a="${rps[hookd-$w]}" -v b="${rps[webhook-$w]}" 'BEGIN{printf "%.2f", a / b}')" "$ngx"
+done
+printf '%-15s %9s %8s %8s\n' "nginx (200)" "${rps[nginx-accept]}" "${p50[nginx-accept]}" "${p99[nginx-accept]}"
+
+echo
+echo "== durability: events hookd stored vs 2xx replies wrk counted"
+python3 - "$tmp/hookd/hookd.db" "${ok[hookd-accept]}" "${ok[hookd-cmd]}" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+lost = False
+for name, answered in (("bench_accept", int(sys.argv[2])), ("bench_cmd", int(sys.argv[3]))):
+    stored = db.execute("SELECT count(*) FROM events WHERE name = ?", (name,)).fetchone()[0]
+    # wrk stops counting at the deadline: requests in flight then are stored but not counted
+    verdict = "ok" if stored >= answered else "LOST %d" % (answered - stored)
+    lost |= stored < answered
+    print("  %-13s stored %8d   wrk 2xx %8d   %s" % (name, stored, answered, verdict))
+states = dict(db.execute("SELECT state, count(*) FROM deliveries d JOIN events e "
+                         "ON e.id = d.event_id WHERE e.name = 'bench_cmd' GROUP BY state"))
+print("  bench_cmd deliveries at shutdown (the rest resume at the next start): %s"
+      % ", ".join("%s %d" % kv for kv in sorted(states.items())))
+sys.exit(1 if lost else 0)
+PY
