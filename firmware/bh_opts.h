@@ -53,6 +53,9 @@
 #ifndef BH_WLAN_FILE
 #define BH_WLAN_FILE "wlan.cfg"     /* flash file keeping Wi-Fi credentials and modes */
 #endif
+#ifndef BH_FAST_JOIN_TIMEOUT_MS
+#define BH_FAST_JOIN_TIMEOUT_MS 3000 /* a join to the saved AP (no scan) gives up after this */
+#endif
 #ifndef BH_SCAN_MAX
 #define BH_SCAN_MAX 16              /* access points kept from one scan */
 #endif
@@ -60,6 +63,33 @@
 /* Console output */
 #ifndef BH_PRINT_MAX
 #define BH_PRINT_MAX 256            /* one formatted console line */
+#endif
+
+/* The console and WebREPL (firmware/console/) */
+#ifndef BH_CON_LINE_MAX
+#define BH_CON_LINE_MAX 256         /* one console command line, NUL included */
+#endif
+#ifndef BH_CON_ECHO_CHARS
+#define BH_CON_ECHO_CHARS 0         /* 1: echo each typed character on the serial port (a
+                                       terminal program); 0: echo the line when it ends */
+#endif
+#ifndef BH_WEBREPL_PORT
+#define BH_WEBREPL_PORT 8266
+#endif
+#ifndef BH_WEBREPL_FILE
+#define BH_WEBREPL_FILE "webrepl_cfg.py" /* flash file: the password and start-on-boot flag */
+#endif
+#ifndef BH_WS_FRAME_MAX
+#define BH_WS_FRAME_MAX 4096        /* largest WebSocket frame accepted (clients send 1 KB) */
+#endif
+#ifndef BH_WS_HANDSHAKE_MAX
+#define BH_WS_HANDSHAKE_MAX 1024    /* HTTP request of the WebSocket handshake */
+#endif
+#ifndef BH_WEBREPL_IDLE_MS
+#define BH_WEBREPL_IDLE_MS 300000   /* a session that sends nothing for this long is closed */
+#endif
+#ifndef BH_WEBREPL_LOGIN_MS
+#define BH_WEBREPL_LOGIN_MS 30000   /* handshake and password must arrive within this */
 #endif
 
 #endif

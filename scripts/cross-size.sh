@@ -5,7 +5,9 @@
 #    functions: no OS calls, no heap;
 #  - code (text) and static RAM (data + bss) stay within budget.
 # A whole image needs the SDK's ROM linker script (see docs/esp8266.md), so sizes come from
-# the objects. Budget without TLS: 32 KB code, 8 KB static RAM.
+# the objects. Budget without TLS: 32 KB code, 8 KB static RAM for the button firmware; the
+# console and WebREPL (firmware/console/) are an optional component, like MicroPython's REPL,
+# with their own line and budget: 24 KB code, 4 KB static RAM.
 set -euo pipefail
 shopt -s nullglob
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +15,8 @@ out=${BH_CROSS_OUT:-$(mktemp -d)}
 CC=xtensa-lx106-elf-gcc
 CODE_BUDGET=${CODE_BUDGET:-32768}
 RAM_BUDGET=${RAM_BUDGET:-8192}
+CONSOLE_CODE_BUDGET=${CONSOLE_CODE_BUDGET:-24576}
+CONSOLE_RAM_BUDGET=${CONSOLE_RAM_BUDGET:-4096}
 
 command -v $CC >/dev/null || { echo "cross: $CC not found (apt-get install gcc-xtensa-lx106 picolibc-xtensa-lx106-elf)"; exit 1; }
 flags=(--specs=/usr/lib/xtensa-lx106-elf/picolibc.specs -mlongcalls -Os -ffunction-sections
@@ -24,21 +28,38 @@ for c in "$src"/firmware/hal/*.c "$src"/firmware/net/*.c "$src"/firmware/app/*.c
   $CC "${flags[@]}" -c "$c" -o "$o"
   objs+=("$o")
 done
+cobjs=()
+for c in "$src"/firmware/console/*.c; do
+  o="$out/console_$(basename "${c%.c}").o"
+  $CC "${flags[@]}" -c "$c" -o "$o"
+  cobjs+=("$o")
+done
 
 echo "ESP8266 (xtensa-lx106) objects of the portable firmware:"
 xtensa-lx106-elf-size -t "${objs[@]}" | sed "s|$out/||"
 read -r text data bss _ < <(xtensa-lx106-elf-size -t "${objs[@]}" | tail -1)
 ram=$((data + bss))
 
+echo "optional component: the console and WebREPL (firmware/console/):"
+xtensa-lx106-elf-size -t "${cobjs[@]}" | sed "s|$out/||"
+read -r ctext cdata cbss _ < <(xtensa-lx106-elf-size -t "${cobjs[@]}" | tail -1)
+cram=$((cdata + cbss))
+
 # Undefined symbols that no object of ours defines: what the firmware needs from outside.
-defined=$(xtensa-lx106-elf-nm --defined-only "${objs[@]}" | awk 'NF==3{print $3}' | sort -u)
-needed=$(xtensa-lx106-elf-nm -u "${objs[@]}" | awk 'NF==2{print $2}' | sort -u | comm -23 - <(echo "$defined"))
+all=("${objs[@]}" "${cobjs[@]}")
+defined=$(xtensa-lx106-elf-nm --defined-only "${all[@]}" | awk 'NF==3{print $3}' | sort -u)
+needed=$(xtensa-lx106-elf-nm -u "${all[@]}" | awk 'NF==2{print $2}' | sort -u | comm -23 - <(echo "$defined"))
+# the button firmware must not need the console
+if xtensa-lx106-elf-nm -u "${objs[@]}" | awk 'NF==2{print $2}' | grep -Eq '^(console|webrepl|ws|wr)_'; then
+  echo "cross: FAIL: the button firmware calls into the optional console"
+  fail_dep=1
+fi
 libc=$(echo "$needed" | grep -v '^hal_' || true)
 echo "board contract functions used: $(echo "$needed" | grep -c '^hal_' || true)"
 echo "C library functions used: $(echo $libc)"
 allowed='^(mem(cpy|set|cmp|move|chr)|str(len|cmp|ncmp|chr|rchr|cpy|ncpy|cat|str|spn|cspn|tol|toul)|v?snprintf|to(lower|upper)|is(alpha|digit|alnum|space|xdigit|print|upper|lower)|abs|__[a-z0-9_]+)$'
 bad=$(echo "$libc" | grep -Ev "$allowed" | grep -v '^$' || true)
-fail=0
+fail=${fail_dep:-0}
 if [ -n "$bad" ]; then
   echo "cross: FAIL: the portable firmware calls functions outside the board contract: $bad"
   fail=1
@@ -46,5 +67,8 @@ fi
 echo "code: $text bytes (budget $CODE_BUDGET), static RAM: $ram bytes (data $data + bss $bss, budget $RAM_BUDGET)"
 [ "$text" -le "$CODE_BUDGET" ] || { echo "cross: FAIL: code over budget"; fail=1; }
 [ "$ram" -le "$RAM_BUDGET" ] || { echo "cross: FAIL: static RAM over budget"; fail=1; }
+echo "console + WebREPL: code $ctext bytes (budget $CONSOLE_CODE_BUDGET), static RAM: $cram bytes (data $cdata + bss $cbss, budget $CONSOLE_RAM_BUDGET)"
+[ "$ctext" -le "$CONSOLE_CODE_BUDGET" ] || { echo "cross: FAIL: console code over budget"; fail=1; }
+[ "$cram" -le "$CONSOLE_RAM_BUDGET" ] || { echo "cross: FAIL: console static RAM over budget"; fail=1; }
 [ -n "${BH_CROSS_OUT:-}" ] || rm -rf "$out"
 exit $fail

@@ -8,7 +8,8 @@ build_pkgs=(build-essential cmake pkg-config libmbedtls-dev libjansson-dev pytho
             libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libmosquitto-dev)
 check_pkgs=(clang libclang-rt-14-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
             nginx-light openssl valgrind curl util-linux
-            mosquitto mosquitto-clients python3-aiosmtpd wrk webhook chromium nodejs)
+            mosquitto mosquitto-clients python3-aiosmtpd python3-websocket wrk webhook chromium
+            nodejs)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = check ] && pkgs+=("${check_pkgs[@]}")

@@ -5,6 +5,7 @@
 #define BH_APP_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Runs once per boot, like MicroPython running main.py: reads config.py, fires the webhook on
  * a deep-sleep wake, blinks the LEDs on error, then deep-sleeps unless the debug jumper is in.
@@ -17,5 +18,16 @@ void app_main(void);
 __attribute__((format(printf, 1, 2)))
 #endif
 void bh_printf(const char *fmt, ...);
+
+/* Where bh_printf() output goes instead of the serial port when set: the console sets it so
+ * that a WebREPL session sees the application's output too. */
+extern void (*bh_print_hook)(const char *s, size_t len);
+
+/* The chapter's functions, for the console (firmware/console/): each loads config.py afresh,
+ * runs the step and prints the traceback on failure as run() does. app_run() is run(): it
+ * deep-sleeps unless the debug jumper is in. Return 0 or the step's negative bh_err. */
+int app_connect_wifi(void);
+int app_call_webhook(void);
+void app_run(void);
 
 #endif

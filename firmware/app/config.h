@@ -42,7 +42,8 @@
     STR(VALUE3, value3, 0, BH_CFG_STR_MAX, CFG_CHECK_NONE)                                 \
     STR(CA_FILE, ca_file, 0, BH_CFG_NAME_MAX, CFG_CHECK_NONEMPTY)                          \
     INT(WIFI_TIMEOUT, wifi_timeout, BH_WIFI_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE)    \
-    INT(HTTP_TIMEOUT, http_timeout, BH_HTTP_TOTAL_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE)
+    INT(HTTP_TIMEOUT, http_timeout, BH_HTTP_TOTAL_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE) \
+    INT(FAST_WAKE, fast_wake, 1, 0, 1, CFG_CHECK_RANGE)
 
 enum {
     CFG_CHECK_NONE,

@@ -16,6 +16,11 @@
  * connect_wifi() gives up after WIFI_TIMEOUT seconds and says why (wrong password, no AP
  * found, connect failed), the request has connect and total timeouts, and every error is
  * printed with the function it happened in, the way sys.print_exception() shows a traceback.
+ *
+ * And it wakes faster (FAST_WAKE = 1, the default; docs/fast-wake.md): the AP, the DHCP lease
+ * and the webhook host's address are kept in RTC memory (rtc_state.h), so the next press joins
+ * without a scan or DHCP and skips the DNS look-up; when what was kept no longer holds, the
+ * wake falls back to the chapter's full path by itself and still sends the press.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,12 +28,57 @@
 
 #include "app/app.h"
 #include "app/config.h"
+#include "app/rtc_state.h"
 #include "hal/hal.h"
 #include "net/http.h"
 #include "net/json.h"
 #include "net/wlan.h"
 
 static bh_config config;
+
+/* What the last wakes left in RTC memory, and the board's clock in seconds (rtc_state.h). */
+static rtc_state rtc;
+static uint32_t clock0_s;     /* the clock at this boot */
+static bool dns_cached;       /* this wake used the cached address */
+static bool lease_used;       /* this wake joined with the kept lease as a static address */
+
+static uint32_t clock_s(void)
+{
+    return clock0_s + hal_millis() / 1000;
+}
+
+/* Deep sleep as the board measured it, plus 1/16 for its clock's drift, rounded up: what was
+ * kept expires early rather than late. A sleep of unknown length voids every time limit. */
+static void rtc_begin(void)
+{
+    uint32_t ms;
+    if (rtc_load(&rtc) == BH_ERR_PROTO)
+        hal_report("info", "rtc", BH_ERR_PROTO, "RTC memory ignored");
+    clock0_s = rtc.clock_s;
+    if (hal_slept_ms(&ms) == BH_OK) {
+        ms = ms / 1000 + 1;
+        clock0_s += ms + ms / 16;
+    } else {
+        rtc.lease_until_s = rtc.dns_until_s = 0;
+    }
+}
+
+static int resolve(const char *host, uint32_t *ip, uint32_t timeout_ms)
+{
+    uint32_t h = rtc_hash(host, NULL), ttl = 0, t0 = clock_s();
+    if (rtc.dns_host == h && t0 < rtc.dns_until_s) {
+        *ip = rtc.dns_ip;
+        dns_cached = true;
+        return BH_OK;
+    }
+    int rc = hal_dns_lookup_ttl(host, ip, &ttl, timeout_ms);
+    if (rc == BH_OK && ttl) {
+        rtc.dns_host = h;
+        rtc.dns_ip = *ip;
+        rtc.dns_until_s = t0 + ttl;
+    }
+    return rc;
+}
 
 /* What the chapter's exceptions carry: the function that failed, and why. */
 static struct {
@@ -61,6 +111,61 @@ static const char *link_failure(int status)
     }
 }
 
+/* Waits for an address: BH_OK, BH_ERR_NOLINK (the link failed: *status says how) or
+ * BH_ERR_TIMEOUT. */
+static int wait_link(uint32_t timeout_ms, int *status)
+{
+    uint32_t start = hal_millis();
+    while (!wlan_isconnected(WLAN_STA)) {
+        *status = wlan_status(WLAN_STA);
+        if (link_failure(*status))
+            return BH_ERR_NOLINK;
+        if (hal_millis() - start >= timeout_ms)
+            return BH_ERR_TIMEOUT;
+        /* the chapter sleeps 1 s between checks; a short poll ends the wake sooner */
+        hal_delay_ms(10);
+    }
+    return BH_OK;
+}
+
+/* The AP of the last good join, on its channel (no scan), with its lease as a static address
+ * (no DHCP) while the lease is safely valid. False: not possible, or it failed. */
+static bool fast_join(uint32_t key)
+{
+    int status = HAL_LINK_CONNECTING;
+    if (!rtc.channel || rtc.wifi_key != key)
+        return false;
+    lease_used = clock_s() < rtc.lease_until_s;
+    hal_join_params p = {config.wifi_ssid, config.wifi_password, rtc.bssid, rtc.channel,
+                         lease_used ? &rtc.lease : NULL, NULL};
+    /* twice as long with DHCP, which takes a second or more on a real router */
+    if (hal_radio_join(&p) == BH_OK &&
+        wait_link(BH_FAST_JOIN_TIMEOUT_MS << !lease_used, &status) == BH_OK)
+        return true;
+    lease_used = false;
+    bh_printf("Fast join failed (status %d): scanning\n", status);
+    hal_report("wifi", "fast_join", status, "full join");
+    rtc.channel = 0;
+    rtc.lease_until_s = 0;
+    return false;
+}
+
+/* Keeps the AP and the lease of the join just made for the next wake. A lease is used only
+ * until half its time (T1, when a DHCP client would renew it). */
+static void remember_join(uint32_t key, uint32_t joined_s)
+{
+    hal_ipcfg ip;
+    int8_t rssi;
+    rtc.wifi_key = key;
+    if (hal_radio_assoc(rtc.bssid, &rtc.channel, &rssi) != BH_OK)
+        rtc.channel = 0;
+    if (hal_radio_ipcfg(&ip) == BH_OK && ip.lease_s) {
+        rtc.lease = ip;
+        rtc.lease.lease_s = 0;
+        rtc.lease_until_s = joined_s + ip.lease_s / 2;
+    }
+}
+
 static int connect_wifi(void)
 {
     char text[96];
@@ -68,20 +173,20 @@ static int connect_wifi(void)
     if (!wlan_isconnected(WLAN_STA)) {
         bh_printf("Connecting to WiFi...\n");
         wlan_set_active(WLAN_STA, true);
-        wlan_connect(WLAN_STA, config.wifi_ssid, config.wifi_password, NULL);
-        uint32_t start = hal_millis();
-        while (!wlan_isconnected(WLAN_STA)) {
-            int status = wlan_status(WLAN_STA);
-            if (link_failure(status))
-                return fail("connect_wifi", BH_ERR_NOLINK, "Wi-Fi '%s': %s (status %d)",
+        uint32_t key = rtc_hash(config.wifi_ssid, config.wifi_password), t0 = clock_s();
+        if (!config.fast_wake || !fast_join(key)) {
+            int status = HAL_LINK_CONNECTING;
+            wlan_connect(WLAN_STA, config.wifi_ssid, config.wifi_password, NULL);
+            int err = wait_link((uint32_t)config.wifi_timeout * 1000u, &status);
+            if (err == BH_ERR_NOLINK)
+                return fail("connect_wifi", err, "Wi-Fi '%s': %s (status %d)",
                             config.wifi_ssid, link_failure(status), status);
-            if (hal_millis() - start >= (uint32_t)config.wifi_timeout * 1000u)
-                return fail("connect_wifi", BH_ERR_TIMEOUT,
+            if (err)
+                return fail("connect_wifi", err,
                             "Wi-Fi '%s': not connected after %d s (status %d)",
                             config.wifi_ssid, (int)config.wifi_timeout, status);
-            /* the chapter sleeps 1 s between checks; a short poll ends the wake sooner */
-            hal_delay_ms(50);
         }
+        remember_join(key, t0);
     }
     hal_ipcfg ip;
     wlan_ifconfig(WLAN_STA, &ip);
@@ -115,8 +220,26 @@ static int call_webhook(void)
         .content_type = "application/json",
         .ca_file = cfg_has(&config, CA_FILE) ? config.ca_file : NULL,
         .total_timeout_ms = (uint32_t)config.http_timeout * 1000u,
+        .resolve = config.fast_wake ? resolve : NULL,
+        .status_only = true,   /* the status line is all a press needs: sleep sooner */
     };
     int err = http_do(&request, &response);
+    /* Nothing reached a server over what was kept (the host moved within its TTL, the router
+     * no longer routes the kept address): forget it, join the full way if the address was the
+     * kept lease, and ask once more. Nothing was sent, so the press still arrives once. */
+    if (err != BH_OK && (dns_cached || lease_used) && response.bytes_sent == 0) {
+        rtc.dns_host = 0;
+        dns_cached = false;
+        if (lease_used) {
+            lease_used = false;
+            rtc.channel = 0;
+            rtc.lease_until_s = 0;
+            wlan_disconnect(WLAN_STA);
+            if ((err = connect_wifi()) != BH_OK)
+                return err;
+        }
+        err = http_do(&request, &response);
+    }
     if (err == BH_OK && response.status < 400) {
         bh_printf("Webhook invoked\n");
         return BH_OK;
@@ -174,6 +297,7 @@ static void config_diag(void *ctx, int is_error, const char *msg)
 static void run(void)
 {
     int err = cfg_load("config.py", &config, config_diag, NULL);
+    rtc_begin();
     if (err != BH_OK) {
         fail("load_config", err, "config.py has errors (see above); webhook not sent");
     } else if (hal_reset_cause() == HAL_RESET_DEEPSLEEP) {
@@ -185,6 +309,10 @@ static void run(void)
         print_exception();
         show_error();
     }
+    if (config.fast_wake) {
+        rtc.clock_s = clock_s() + 1;   /* and the moment until the sleep starts */
+        rtc_save(&rtc);
+    }
     if (!is_debug())
         hal_deep_sleep(0);
 }
@@ -192,5 +320,40 @@ static void run(void)
 void app_main(void)
 {
     wlan_init();
+    run();
+}
+
+/* ---- The same steps, typed at the console (firmware/console/console.c) ----------------------- */
+
+static int load_config(void)
+{
+    int err = cfg_load("config.py", &config, config_diag, NULL);
+    if (err != BH_OK)
+        fail("load_config", err, "config.py has errors (see above)");
+    return err;
+}
+
+int app_connect_wifi(void)
+{
+    int err = load_config();
+    if (err == BH_OK)
+        err = connect_wifi();
+    if (err != BH_OK)
+        print_exception();
+    return err;
+}
+
+int app_call_webhook(void)
+{
+    int err = load_config();
+    if (err == BH_OK)
+        err = call_webhook();
+    if (err != BH_OK)
+        print_exception();
+    return err;
+}
+
+void app_run(void)
+{
     run();
 }

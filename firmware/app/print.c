@@ -6,6 +6,8 @@
 #include "bh_opts.h"
 #include "hal/hal.h"
 
+void (*bh_print_hook)(const char *s, size_t len);
+
 void bh_printf(const char *fmt, ...)
 {
     static char line[BH_PRINT_MAX];
@@ -20,5 +22,8 @@ void bh_printf(const char *fmt, ...)
         memcpy(line + sizeof line - 5, "...\n", 5);
         n = (int)sizeof line - 1;
     }
-    hal_console_write(line, (size_t)n);
+    if (bh_print_hook)
+        bh_print_hook(line, (size_t)n);
+    else
+        hal_console_write(line, (size_t)n);
 }

@@ -69,6 +69,11 @@ typedef enum {
 } hal_reset_cause_t;
 
 hal_reset_cause_t hal_reset_cause(void);
+/* How long the board slept before this boot, in ms, as its RTC clock measured it: only
+ * roughly (the ESP8266's RTC oscillator drifts by several percent with temperature, so callers
+ * add a margin). BH_ERR_UNSUPPORTED when the board cannot tell: power-on, a reset while awake,
+ * a sleep longer than its clock counts. */
+int hal_slept_ms(uint32_t *ms);
 /* Never return. ms = 0 sleeps until RESET; otherwise the timer wakes the board (GPIO16 wired
  * to RST on a real ESP8266). Either way the next boot reports HAL_RESET_DEEPSLEEP. */
 _Noreturn void hal_deep_sleep(uint32_t ms);
@@ -76,6 +81,7 @@ _Noreturn void hal_reset(void);
 void hal_wdt_feed(void);                      /* for long computations between waits */
 
 /* ---- RTC memory: survives deep sleep and resets, lost on power loss --------------------- */
+/* The application keeps one checksummed record at offset 0 (app/rtc_state.h). */
 #define HAL_RTC_SIZE 492
 int hal_rtc_read(size_t off, void *buf, size_t len);
 int hal_rtc_write(size_t off, const void *buf, size_t len);
@@ -153,6 +159,9 @@ int hal_radio_ap_stations(void);              /* stations joined to our AP */
 
 /* ---- Sockets ------------------------------------------------------------------------------- */
 int hal_dns_lookup(const char *host, uint32_t *ip, uint32_t timeout_ms);
+/* The same, and how long the answer may be kept (*ttl_s: the record's TTL; 0 for an IPv4
+ * literal or an answer not to be kept). */
+int hal_dns_lookup_ttl(const char *host, uint32_t *ip, uint32_t *ttl_s, uint32_t timeout_ms);
 int hal_tcp_connect(uint32_t ip, uint16_t port, uint32_t timeout_ms); /* a socket >= 0 */
 int hal_tcp_send(int s, const void *buf, size_t len, uint32_t timeout_ms); /* all or error */
 int hal_tcp_recv(int s, void *buf, size_t cap, uint32_t timeout_ms); /* >0, 0 = closed */
@@ -168,6 +177,11 @@ typedef struct {
     const char *ca_file;      /* a flash file with PEM CAs; NULL: the board's CA bundle */
 } hal_tls_params;
 int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms); /* BH_ERR_CERT, _TLS */
+
+/* ---- Crypto the port's library does ----------------------------------------------------------- */
+/* SHA-1 of data into out (the WebSocket handshake of WebREPL needs it). The Linux-hosted ports
+ * use mbedTLS; an ESP8266 port has it in its SDK or ROM. */
+int hal_sha1(const void *data, size_t len, uint8_t out[20]);
 
 /* ---- Reports ------------------------------------------------------------------------------- */
 /* A structured note for the board's log (the simulated board writes JSON lines; a real board

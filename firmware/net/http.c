@@ -648,7 +648,7 @@ static int exchange(call *c)
         uint32_t t = min_u32(c->connect, time_left(c));
         if (t == 0)
             return timeout_fail(c, "dns");
-        rc = hal_dns_lookup(host, &ip, t);
+        rc = (c->req->resolve ? c->req->resolve : hal_dns_lookup)(host, &ip, t);
         if (rc == BH_ERR_TIMEOUT)
             return fail(c, "dns", rc, "no answer for '%s' within %lu ms", host, (unsigned long)t);
         if (rc < 0)

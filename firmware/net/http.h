@@ -57,6 +57,8 @@ typedef struct {
     uint32_t total_timeout_ms;   /* 0: BH_HTTP_TOTAL_TIMEOUT_MS, for everything */
     int max_redirects;           /* 0: BH_HTTP_MAX_REDIRECTS; HTTP_NO_REDIRECTS: a 3xx is
                                     returned as the response */
+    /* resolves host names; NULL: hal_dns_lookup (the app passes one with a cache) */
+    int (*resolve)(const char *host, uint32_t *ip, uint32_t timeout_ms);
     bool status_only;            /* stop after the status line and headers: the body is
                                     neither read nor waited for (saves radio time) */
 } http_request;

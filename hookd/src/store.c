@@ -19,10 +19,13 @@ struct hk_store {
     void *db;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t fin_cv;       /* a batch of attempts was recorded */
     hk_commit *head, *tail;      /* the queue */
+    hk_finish *fins;             /* attempts to record with the next batch */
     bool started, stopping;
     pthread_t writer;
     hk_commit *batch[COMMIT_BATCH_MAX];
+    hk_finish *fin_batch[COMMIT_BATCH_MAX];
     atomic_uint_fast64_t batches, events;
 };
 
@@ -55,6 +58,7 @@ hk_store *hk_store_open(const char *where, char *err, size_t errcap)
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->fin_cv, NULL);
     return s;
 }
 
@@ -68,21 +72,26 @@ static void *writer_main(void *arg)
 {
     hk_store *s = arg;
     hk_commit **items = s->batch;
+    hk_finish **fins = s->fin_batch;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping)
+        while (!s->head && !s->fins && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->head && s->stopping) {
+        if (!s->head && !s->fins && s->stopping) {
             pthread_mutex_unlock(&s->mu);
             break;
         }
-        size_t n = 0;
+        size_t n = 0, nf = 0;
         while (s->head && n < COMMIT_BATCH_MAX) {
             items[n++] = s->head;
             s->head = s->head->next;
         }
         if (!s->head)
             s->tail = NULL;
+        while (s->fins && nf < COMMIT_BATCH_MAX) {
+            fins[nf++] = s->fins;
+            s->fins = s->fins->next;
+        }
         pthread_mutex_unlock(&s->mu);
 
         for (size_t i = 0; i < n; i++) {
@@ -90,15 +99,29 @@ static void *writer_main(void *arg)
             items[i]->deliveries = 0;
             items[i]->error[0] = '\0';
         }
-        int rc = s->ops->commit_events(s->db, items, n, hk_now_ms());
-        if (rc != HK_OK && n > 1) {
+        /* one transaction, one fsync: the events and the attempts finished meanwhile */
+        int rc = s->ops->commit_events(s->db, items, n, fins, nf, hk_now_ms());
+        if (rc != HK_OK && n + nf > 1) {
             /* one bad request must not fail the others: store them one by one */
             for (size_t i = 0; i < n; i++)
-                s->ops->commit_events(s->db, &items[i], 1, hk_now_ms());
+                s->ops->commit_events(s->db, &items[i], 1, NULL, 0, hk_now_ms());
+            for (size_t i = 0; i < nf; i++)
+                fins[i]->rc = s->ops->delivery_finish(s->db, fins[i]->d, fins[i]->a,
+                                                      fins[i]->state, fins[i]->next_at_ms,
+                                                      fins[i]->tries);
         }
-        atomic_fetch_add(&s->batches, 1);
-        atomic_fetch_add(&s->events, n);
+        if (n > 0) {
+            atomic_fetch_add(&s->batches, 1);
+            atomic_fetch_add(&s->events, n);
+        }
         finish_all(items, n);
+        if (nf > 0) {
+            pthread_mutex_lock(&s->mu);
+            for (size_t i = 0; i < nf; i++)
+                fins[i]->done = true;
+            pthread_cond_broadcast(&s->fin_cv);
+            pthread_mutex_unlock(&s->mu);
+        }
     }
     return NULL;
 }
@@ -107,7 +130,9 @@ int hk_store_start(hk_store *s)
 {
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
         return HK_E_STORE;
+    pthread_mutex_lock(&s->mu);
     s->started = true;
+    pthread_mutex_unlock(&s->mu);
     return HK_OK;
 }
 
@@ -150,6 +175,7 @@ void hk_store_close(hk_store *s)
     s->ops->close(s->db);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->fin_cv);
     free(s);
 }
 
@@ -225,10 +251,25 @@ int hk_store_delivery_claim(hk_store *s, int64_t now_ms, hk_delivery *d, int64_t
     return s->ops->delivery_claim(s->db, now_ms, d, next_due_ms);
 }
 
+/* While the writer runs, the attempt joins its next group commit (synced as every commit:
+ * this returns once it is durable); before it starts or once it stops, its own transaction. */
 int hk_store_delivery_finish(hk_store *s, const hk_delivery *d, const hk_attempt *a,
                              const char *state, int64_t next_at_ms, int tries)
 {
-    return s->ops->delivery_finish(s->db, d, a, state, next_at_ms, tries);
+    hk_finish f = {.d = d, .a = a, .state = state, .next_at_ms = next_at_ms, .tries = tries,
+                   .rc = HK_E_STORE};
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || !s->started) {
+        pthread_mutex_unlock(&s->mu);
+        return s->ops->delivery_finish(s->db, d, a, state, next_at_ms, tries);
+    }
+    f.next = s->fins;
+    s->fins = &f;
+    pthread_cond_signal(&s->cv);
+    while (!f.done)
+        pthread_cond_wait(&s->fin_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    return f.rc;
 }
 
 int hk_store_delivery_retry(hk_store *s, int64_t id)

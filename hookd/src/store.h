@@ -66,6 +66,19 @@ typedef struct {
     const char *result;          /* the action's one-line result */
 } hk_attempt;
 
+/* A delivery's attempt to record, handed to the writer thread so that the attempts finished
+ * meanwhile share one synced transaction with the queued events (one fsync, not one each). */
+typedef struct hk_finish {
+    const hk_delivery *d;
+    const hk_attempt *a;
+    const char *state;
+    int64_t next_at_ms;
+    int tries;
+    int rc;                      /* out: HK_OK once durably recorded */
+    bool done;                   /* private */
+    struct hk_finish *next;      /* private: the queue */
+} hk_finish;
+
 typedef struct {
     int limit;                   /* newest first, at most this many */
     int64_t before_id;           /* only ids below this (paging), 0 = no bound */
@@ -78,7 +91,9 @@ typedef struct {
     const char *name;
     void *(*open)(const char *where, char *err, size_t errcap);
     void (*close)(void *db);
-    int (*commit_events)(void *db, hk_commit **items, size_t n, int64_t now_ms);
+    /* one transaction: the events, then the attempts (fins, may be NULL with nf 0) */
+    int (*commit_events)(void *db, hk_commit **items, size_t n, hk_finish **fins, size_t nf,
+                         int64_t now_ms);
     int (*setting_get)(void *db, const char *name, char **value);
     int (*setting_set)(void *db, const char *name, const char *value);
     int (*applet_list)(void *db, hk_applet **out, size_t *n);

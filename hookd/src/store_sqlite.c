@@ -53,6 +53,10 @@ typedef struct {
     pthread_mutex_t wmu, rmu;
     /* the group commit's statements, prepared once */
     sqlite3_stmt *idem, *ins_event, *ins_deliv;
+    /* the attempts' statements (delivery_finish and the group commit), prepared once */
+    sqlite3_stmt *ins_attempt, *upd_deliv;
+    /* the workers' claim, prepared once */
+    sqlite3_stmt *claim_sel, *claim_upd, *next_due, *sync_normal, *sync_full;
 } sq;
 
 static int fail(sqlite3 *c, const char *what)
@@ -102,6 +106,13 @@ static void sq_close(void *db)
     sqlite3_finalize(q->idem);
     sqlite3_finalize(q->ins_event);
     sqlite3_finalize(q->ins_deliv);
+    sqlite3_finalize(q->ins_attempt);
+    sqlite3_finalize(q->upd_deliv);
+    sqlite3_finalize(q->claim_sel);
+    sqlite3_finalize(q->claim_upd);
+    sqlite3_finalize(q->next_due);
+    sqlite3_finalize(q->sync_normal);
+    sqlite3_finalize(q->sync_full);
     sqlite3_close(q->w);
     sqlite3_close(q->r);
     pthread_mutex_destroy(&q->wmu);
@@ -177,7 +188,23 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
                         " tries, next_at, created_ms, updated_ms)"
                         " SELECT ?1, id, name, action, 'pending', 0, ?2, ?2, ?2 FROM applets"
                         " WHERE event = ?3 AND enabled = 1 ORDER BY id");
-    if (!q->idem || !q->ins_event || !q->ins_deliv) {
+    q->ins_attempt = prep(q->w,
+                          "INSERT INTO attempts(delivery_id, started_ms, duration_ms, status,"
+                          " result) VALUES(?, ?, ?, ?, ?)");
+    q->upd_deliv = prep(q->w,
+                        "UPDATE deliveries SET state = ?, tries = ?, next_at = ?, updated_ms = ?,"
+                        " last_result = ?, action = ? WHERE id = ?");
+    q->claim_sel = prep(q->w,
+                        "SELECT id, event_id, applet_id, action, tries FROM deliveries"
+                        " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id"
+                        " LIMIT 1");
+    q->claim_upd =
+        prep(q->w, "UPDATE deliveries SET state = 'running', updated_ms = ? WHERE id = ?");
+    q->next_due = prep(q->w, "SELECT min(next_at) FROM deliveries WHERE state = 'pending'");
+    q->sync_normal = prep(q->w, "PRAGMA synchronous=NORMAL");
+    q->sync_full = prep(q->w, "PRAGMA synchronous=FULL");
+    if (!q->idem || !q->ins_event || !q->ins_deliv || !q->ins_attempt || !q->upd_deliv ||
+        !q->claim_sel || !q->claim_upd || !q->next_due || !q->sync_normal || !q->sync_full) {
         snprintf(err, errcap, "cannot prepare statements on %s", path);
         sq_close(q);
         return NULL;
@@ -239,7 +266,37 @@ static int commit_one(sq *q, hk_commit *c, int64_t now_ms)
     return HK_OK;
 }
 
-static int sq_commit_events(void *db, hk_commit **items, size_t n, int64_t now_ms)
+/* an attempt and its delivery's new state, inside the caller's transaction */
+static int record_attempt(sq *q, const hk_delivery *d, const hk_attempt *a, const char *state,
+                          int64_t next_at_ms, int tries)
+{
+    sqlite3_stmt *ia = q->ins_attempt, *ud = q->upd_deliv;
+    sqlite3_reset(ia);
+    sqlite3_reset(ud);
+    sqlite3_bind_int64(ia, 1, d->id);
+    sqlite3_bind_int64(ia, 2, a->started_ms);
+    sqlite3_bind_int64(ia, 3, a->duration_ms);
+    sqlite3_bind_text(ia, 4, a->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ia, 5, a->result, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ud, 1, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(ud, 2, tries);
+    sqlite3_bind_int64(ud, 3, next_at_ms);
+    sqlite3_bind_int64(ud, 4, a->started_ms + a->duration_ms);
+    sqlite3_bind_text(ud, 5, a->result, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ud, 6, d->action, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ud, 7, d->id);
+    int rc = HK_OK;
+    if (sqlite3_step(ia) != SQLITE_DONE || sqlite3_step(ud) != SQLITE_DONE)
+        rc = fail(q->w, "record attempt");
+    sqlite3_reset(ia);
+    sqlite3_reset(ud);
+    sqlite3_clear_bindings(ia);   /* the bound strings are the caller's */
+    sqlite3_clear_bindings(ud);
+    return rc;
+}
+
+static int sq_commit_events(void *db, hk_commit **items, size_t n, hk_finish **fins, size_t nf,
+                            int64_t now_ms)
 {
     sq *q = db;
     int rc = HK_OK;
@@ -249,9 +306,14 @@ static int sq_commit_events(void *db, hk_commit **items, size_t n, int64_t now_m
     } else {
         for (size_t i = 0; i < n && rc == HK_OK; i++)
             rc = commit_one(q, items[i], now_ms);
+        for (size_t i = 0; i < nf && rc == HK_OK; i++)
+            rc = record_attempt(q, fins[i]->d, fins[i]->a, fins[i]->state, fins[i]->next_at_ms,
+                                fins[i]->tries);
         if (rc == HK_OK && exec(q->w, "COMMIT") != HK_OK)
             rc = HK_E_STORE;
     }
+    for (size_t i = 0; i < nf; i++)
+        fins[i]->rc = rc;
     if (rc != HK_OK) {
         char why[120];
         snprintf(why, sizeof why, "%s", sqlite3_errmsg(q->w));
@@ -626,18 +688,22 @@ static int sq_events_json(void *db, const hk_event_query *qr, json_t **out)
 
 /* ---- deliveries ---- */
 
+/* a prepared statement without result rows */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? HK_OK : HK_E_STORE;
+}
+
 static int sq_delivery_claim(void *db, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms)
 {
     sq *q = db;
     *next_due_ms = 0;
     pthread_mutex_lock(&q->wmu);
     int rc = HK_E_STORE;
-    sqlite3_stmt *st = prep(q->w,
-                            "SELECT id, event_id, applet_id, action, tries FROM deliveries"
-                            " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id"
-                            " LIMIT 1");
-    if (!st)
-        goto out;
+    sqlite3_stmt *st = q->claim_sel;
+    sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, now_ms);
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
@@ -647,29 +713,35 @@ static int sq_delivery_claim(void *db, int64_t now_ms, hk_delivery *d, int64_t *
         d->applet_id = sqlite3_column_int64(st, 2);
         snprintf(d->action, sizeof d->action, "%s", (const char *)sqlite3_column_text(st, 3));
         d->tries = sqlite3_column_int(st, 4);
-        sqlite3_finalize(st);
-        st = prep(q->w, "UPDATE deliveries SET state = 'running', updated_ms = ? WHERE id = ?");
-        if (!st)
-            goto out;
+        sqlite3_reset(st);
+        st = q->claim_upd;
+        sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, now_ms);
         sqlite3_bind_int64(st, 2, d->id);
-        exec(q->w, "PRAGMA synchronous=NORMAL");
+        if (step_done(q->sync_normal) != HK_OK)
+            fail(q->w, "PRAGMA synchronous=NORMAL");
         rc = sqlite3_step(st) == SQLITE_DONE ? 1 : fail(q->w, "claim delivery");
-        exec(q->w, "PRAGMA synchronous=FULL");
+        sqlite3_reset(st);
+        if (step_done(q->sync_full) != HK_OK) {
+            /* never leave the writer below FULL: the events' commits rely on it */
+            fail(q->w, "PRAGMA synchronous=FULL");
+            exec(q->w, "PRAGMA synchronous=FULL");
+        }
     } else if (s == SQLITE_DONE) {
-        sqlite3_finalize(st);
-        st = prep(q->w, "SELECT min(next_at) FROM deliveries WHERE state = 'pending'");
-        if (st && sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_reset(st);
+        st = q->next_due;
+        sqlite3_reset(st);
+        if (sqlite3_step(st) == SQLITE_ROW) {
             *next_due_ms = sqlite3_column_int64(st, 0);
             rc = 0;
         } else {
             fail(q->w, "next due delivery");
         }
+        sqlite3_reset(st);
     } else {
         fail(q->w, "find due delivery");
+        sqlite3_reset(st);
     }
-out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&q->wmu);
     return rc;
 }
@@ -680,38 +752,12 @@ static int sq_delivery_finish(void *db, const hk_delivery *d, const hk_attempt *
     sq *q = db;
     pthread_mutex_lock(&q->wmu);
     int rc = exec(q->w, "BEGIN IMMEDIATE");
-    sqlite3_stmt *ia = NULL, *ud = NULL;
-    if (rc == HK_OK) {
-        ia = prep(q->w,
-                  "INSERT INTO attempts(delivery_id, started_ms, duration_ms, status, result)"
-                  " VALUES(?, ?, ?, ?, ?)");
-        ud = prep(q->w,
-                  "UPDATE deliveries SET state = ?, tries = ?, next_at = ?, updated_ms = ?,"
-                  " last_result = ?, action = ? WHERE id = ?");
-        rc = ia && ud ? HK_OK : HK_E_STORE;
-    }
-    if (rc == HK_OK) {
-        sqlite3_bind_int64(ia, 1, d->id);
-        sqlite3_bind_int64(ia, 2, a->started_ms);
-        sqlite3_bind_int64(ia, 3, a->duration_ms);
-        sqlite3_bind_text(ia, 4, a->status, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ia, 5, a->result, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ud, 1, state, -1, SQLITE_STATIC);
-        sqlite3_bind_int(ud, 2, tries);
-        sqlite3_bind_int64(ud, 3, next_at_ms);
-        sqlite3_bind_int64(ud, 4, a->started_ms + a->duration_ms);
-        sqlite3_bind_text(ud, 5, a->result, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ud, 6, d->action, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ud, 7, d->id);
-        if (sqlite3_step(ia) != SQLITE_DONE || sqlite3_step(ud) != SQLITE_DONE)
-            rc = fail(q->w, "record attempt");
-    }
+    if (rc == HK_OK)
+        rc = record_attempt(q, d, a, state, next_at_ms, tries);
     if (rc == HK_OK)
         rc = exec(q->w, "COMMIT");
     if (rc != HK_OK)
         rollback(q->w);
-    sqlite3_finalize(ia);
-    sqlite3_finalize(ud);
     pthread_mutex_unlock(&q->wmu);
     return rc;
 }

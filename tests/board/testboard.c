@@ -12,6 +12,9 @@ static int pin_mode[17];
 tb_pin_event tb_pinlog[TB_MAX_PINLOG];
 int tb_npinlog;
 uint8_t tb_rtc[HAL_RTC_SIZE];
+int64_t tb_slept_for_ms;
+int tb_join_bssid, tb_join_channel, tb_join_static;
+uint32_t tb_dns_ttl;
 jmp_buf tb_exit;
 int tb_slept, tb_soft_reset;
 uint32_t tb_sleep_ms;
@@ -60,6 +63,9 @@ void tb_reset(void)
     for (int i = 0; i < 17; i++) { tb_pin_input[i] = 1; tb_pin_out[i] = -1; pin_mode[i] = -1; }
     tb_npinlog = 0;
     memset(tb_rtc, 0, sizeof tb_rtc);
+    tb_slept_for_ms = -1;
+    tb_join_bssid = tb_join_channel = tb_join_static = 0;
+    tb_dns_ttl = 300;
     tb_slept = tb_soft_reset = 0;
     tb_sleep_ms = 0;
     tb_console_len = 0;
@@ -152,6 +158,13 @@ _Noreturn void hal_reset(void)
 {
     tb_soft_reset = 1;
     longjmp(tb_exit, 2);
+}
+
+int hal_slept_ms(uint32_t *ms)
+{
+    if (tb_slept_for_ms < 0) return BH_ERR_UNSUPPORTED;
+    *ms = (uint32_t)tb_slept_for_ms;
+    return BH_OK;
 }
 
 /* ---- RTC ---- */
@@ -289,6 +302,10 @@ int tb_add_ap(const char *ssid, const char *password, uint8_t channel, int8_t rs
     a->info.hidden = hidden ? 1 : 0;
     return naps++;
 }
+void tb_ap_set_channel(int ap, uint8_t channel)
+{
+    aps[ap].info.channel = channel;
+}
 void hal_radio_mac(uint8_t mac[6])
 {
     static const uint8_t m[6] = {0x18, 0xfe, 0x34, 0xd3, 0x7f, 0xa4};
@@ -313,11 +330,15 @@ int hal_radio_join(const hal_join_params *p)
 {
     if (!tb_sta_active) return BH_ERR_STATE;
     tb_joins++;
+    tb_join_bssid = p->bssid != NULL;
+    tb_join_channel = p->channel;
+    tb_join_static = p->static_ip != NULL;
     join_done_at = tb_now_ms + tb_join_ms;
     link_state = HAL_LINK_NO_AP_FOUND;
     for (int i = 0; i < naps; i++) {
         if (strcmp(aps[i].ssid, p->ssid) != 0) continue;
         if (p->bssid && memcmp(p->bssid, aps[i].info.bssid, 6) != 0) continue;
+        if (p->channel && p->channel != aps[i].info.channel) continue;
         if (tb_join_fail) link_state = HAL_LINK_CONNECT_FAIL;
         else if (aps[i].info.authmode != HAL_AUTH_OPEN && strcmp(aps[i].password, p->password) != 0)
             link_state = HAL_LINK_WRONG_PASSWORD;
@@ -393,7 +414,12 @@ tb_peer *tb_add_peer(uint32_t ip, uint16_t port, const char *reply)
 }
 int hal_dns_lookup(const char *host, uint32_t *ip, uint32_t timeout_ms)
 {
+    return hal_dns_lookup_ttl(host, ip, NULL, timeout_ms);
+}
+int hal_dns_lookup_ttl(const char *host, uint32_t *ip, uint32_t *ttl_s, uint32_t timeout_ms)
+{
     (void)timeout_ms;
+    if (ttl_s) *ttl_s = 0;
     tb_dns_lookups++;
     if (hal_radio_link() != HAL_LINK_GOT_IP) return BH_ERR_NOLINK;
     unsigned a, b, c, d;
@@ -404,7 +430,11 @@ int hal_dns_lookup(const char *host, uint32_t *ip, uint32_t timeout_ms)
         return BH_OK;
     }
     for (int i = 0; i < nnames; i++)
-        if (strcmp(names[i].host, host) == 0) { *ip = names[i].ip; return BH_OK; }
+        if (strcmp(names[i].host, host) == 0) {
+            *ip = names[i].ip;
+            if (ttl_s) *ttl_s = tb_dns_ttl;
+            return BH_OK;
+        }
     tb_now_ms += 20;
     return BH_ERR_DNS;
 }
@@ -467,9 +497,21 @@ int hal_tcp_listen(uint16_t port)
     listener_open = 1;
     return 100;
 }
+tb_peer *tb_add_client(const char *data, size_t len)
+{
+    tb_peer *p = tb_add_peer(0, 0, data);
+    if (p) p->reply_len = len;
+    return p;
+}
 int hal_tcp_accept(int listener, uint32_t timeout_ms)
 {
     (void)listener;
+    for (int i = 0; listener_open && i < tb_npeers; i++) {
+        tb_peer *p = &tb_peers[i];
+        if (p->used || p->ip != 0 || p->port != 0) continue;
+        p->used = 1;
+        return i;
+    }
     tb_now_ms += timeout_ms;
     return BH_ERR_TIMEOUT;
 }

@@ -29,6 +29,7 @@ typedef struct { uint32_t t; int gpio; int value; } tb_pin_event;
 extern tb_pin_event tb_pinlog[TB_MAX_PINLOG];  /* every hal_pin_write, with its time */
 extern int tb_npinlog;
 extern uint8_t tb_rtc[HAL_RTC_SIZE];
+extern int64_t tb_slept_for_ms;                /* hal_slept_ms(); -1 (default): unknown */
 
 /* hal_deep_sleep() and hal_reset() jump back here: run the firmware as
  *   if (setjmp(tb_exit) == 0) app_main();  then check tb_slept / tb_sleep_ms / tb_soft_reset. */
@@ -54,10 +55,14 @@ extern int tb_join_fail;                       /* nonzero: join ends in CONNECT_
 extern int tb_scans, tb_joins;                 /* counts of radio steps taken */
 extern hal_ipcfg tb_lease;                     /* what DHCP hands out */
 extern int tb_ap_active, tb_sta_active;
+/* the last hal_radio_join: whether it named a BSSID, its channel, a static address */
+extern int tb_join_bssid, tb_join_channel, tb_join_static;
+void tb_ap_set_channel(int ap, uint8_t channel);  /* the AP moves (ap: tb_add_ap's result) */
 
 /* Network: names, and scripted peers. Each hal_tcp_connect to ip:port takes the next unused
  * peer script with that address, in the order they were added. */
 int tb_dns_add(const char *host, uint32_t ip);
+extern uint32_t tb_dns_ttl;                    /* TTL of every answer (default 300 s) */
 typedef struct {
     uint32_t ip;
     uint16_t port;
@@ -74,6 +79,9 @@ typedef struct {
     char tls_host[128];
 } tb_peer;
 tb_peer *tb_add_peer(uint32_t ip, uint16_t port, const char *reply);
+/* A client that connects to the board's listener (ip 0, port 0): hal_tcp_accept returns the
+ * next unused one. It sends data (len bytes), then closes, or stalls if ->stall is set. */
+tb_peer *tb_add_client(const char *data, size_t len);
 extern tb_peer tb_peers[TB_MAX_PEERS];
 extern int tb_npeers;
 extern int tb_dns_lookups, tb_connects;

@@ -16,6 +16,7 @@
 
 #include "../common/tls_mbedtls.h"
 #include "app/app.h"
+#include "console/console.h"
 #include "sim.h"
 
 /* Calls that wait do so in slices no longer than this, feeding the watchdog between them, as
@@ -142,6 +143,16 @@ void hal_delay_ms(uint32_t ms)
 hal_reset_cause_t hal_reset_cause(void)
 {
     return (hal_reset_cause_t)sim_sh->reset_cause;
+}
+
+int hal_slept_ms(uint32_t *ms)
+{
+    if (!ms)
+        return BH_ERR_ARG;
+    if (sim_sh->slept_ms < 0 || sim_sh->slept_ms > 0xFFFFFFFF)
+        return BH_ERR_UNSUPPORTED;
+    *ms = (uint32_t)sim_sh->slept_ms;
+    return BH_OK;
 }
 
 /* Everything the firmware leaves behind when the chip stops: the console's last partial
@@ -428,8 +439,8 @@ _Noreturn void sim_child_main(void)
             pause();
     }
     app_main();
-    /* The app returned: as MicroPython after main.py, the board stays awake (the REPL would
-     * run here). Tell the hardware, then keep the chip alive until RESET or power off. */
+    /* The app returned: as MicroPython after main.py, the board stays awake and runs its
+     * console (the REPL). Tell the hardware, then serve the console until RESET or power off. */
     sim_console_flush();
     leds_show();
     sim_sh->request = REQ_IDLE;
@@ -437,6 +448,5 @@ _Noreturn void sim_child_main(void)
     if (write(sim_notify_fd, &b, 1) < 0) {
         /* the parent polls the request too; nothing else to do */
     }
-    for (;;)
-        hal_delay_ms(1000);
+    console_main();
 }

@@ -315,6 +315,9 @@ static void boot(int cause)
     sim_sh->boot++;
     sim_sh->reset_cause = cause;
     sim_sh->boot_at = sim_now();
+    /* the RTC clock counts through deep sleep; any other reset restarts it */
+    sim_sh->slept_ms = cause == HAL_RESET_DEEPSLEEP && B.mode == MODE_SLEEPING
+                           ? (int64_t)(sim_now() - sim_sh->slept_at) : -1;
     for (int g = 0; g < SIM_NPINS; g++) {
         sim_sh->pin_mode[g] = -1;
         sim_sh->pin_pull[g] = HAL_PULL_NONE;
@@ -424,6 +427,7 @@ static void child_exited(int status)
         led_off_at_reset();
         report("sleep");
         B.mode = MODE_SLEEPING;
+        sim_sh->slept_at = sim_now();
         B.wake_at = ms ? sim_now() + ms : 0;
         if (B.wake_at == 0 && ms)
             B.wake_at = 1;

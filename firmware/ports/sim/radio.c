@@ -155,7 +155,7 @@ int hal_radio_scan(hal_ap_info *out, int max)
         if (!a->hidden)
             memcpy(o->ssid, a->ssid, sizeof o->ssid);
         memcpy(o->bssid, a->bssid, 6);
-        o->channel = a->channel;
+        o->channel = sim_ap_channel(a);
         o->rssi = a->rssi;
         o->authmode = a->auth;
         o->hidden = a->hidden;
@@ -185,7 +185,7 @@ int hal_radio_join(const hal_join_params *p)
     for (int i = 0; i < sim_w.naps; i++) {
         const sim_ap *a = &sim_w.aps[i];
         if (!a->ssid[0] || strcmp(a->ssid, ssid) != 0 || (p->bssid && memcmp(p->bssid, a->bssid, 6) != 0) ||
-            (p->channel && p->channel != a->channel))
+            (p->channel && p->channel != sim_ap_channel(a)))
             continue;
         if (best < 0 || a->rssi > sim_w.aps[best].rssi)
             best = i;
@@ -196,14 +196,27 @@ int hal_radio_join(const hal_join_params *p)
     j.active = 1;
     j.start = sim_now();
     j.ap = best;
-    /* with a saved BSSID and channel the SDK skips the scan and goes straight to the AP */
-    bool scan = !(p->bssid && p->channel) || best < 0;
+    /* with a saved BSSID and channel the SDK skips the scan and goes straight to the AP; when
+     * the AP is not there (it moved channel) the authentication times out: NO_AP_FOUND after
+     * an association's time, with no scan */
+    bool scan = !(p->bssid && p->channel);
     uint32_t t = j.start + (scan ? sim_w.scan_ms : 0);
     if (scan)
         j.scan_end = t ? t : 1;
-    if (best < 0) {
+    if (best < 0 && !scan) {
+        t += sim_w.assoc_ms;
+        j.assoc_end = t;
         j.outcome = HAL_LINK_NO_AP_FOUND;
         j.outcome_at = t;
+    } else if (best < 0) {
+        j.outcome = HAL_LINK_NO_AP_FOUND;
+        j.outcome_at = t;
+    } else if (sim_w.silent_boot && sim_sh->boot >= sim_w.silent_boot &&
+               t - sim_sh->boot_at < sim_w.silent_ms) {
+        /* the AP does not answer (interference, a busy AP): CONNECTING until the firmware
+         * gives up; no association to count, its time is real */
+        j.outcome = HAL_LINK_CONNECT_FAIL;
+        j.outcome_at = UINT32_MAX;
     } else {
         const sim_ap *a = &sim_w.aps[best];
         t += sim_w.assoc_ms;
@@ -233,7 +246,8 @@ int hal_radio_join(const hal_join_params *p)
     char ip[16] = "";
     if (j.outcome == HAL_LINK_GOT_IP)
         ipstr(j.ipcfg.ip, ip, sizeof ip);
-    const char *result = j.outcome_at == UINT32_MAX ? "no DHCP answer" : link_name(j.outcome);
+    const char *result = j.outcome_at != UINT32_MAX ? link_name(j.outcome)
+                         : j.assoc_end ? "no DHCP answer" : "no AP answer";
     sim_ev e;
     ev_begin(&e, "radio");
     ev_str(&e, "what", "join");
@@ -295,7 +309,7 @@ int hal_radio_assoc(uint8_t bssid[6], uint8_t *channel, int8_t *rssi)
         return BH_ERR_NOLINK;
     const sim_ap *a = &sim_w.aps[j->ap];
     memcpy(bssid, a->bssid, 6);
-    *channel = a->channel;
+    *channel = sim_ap_channel(a);
     *rssi = a->rssi;
     return BH_OK;
 }
@@ -501,8 +515,16 @@ static int resolve(const char *host, uint32_t *ip, uint32_t start, uint32_t time
 
 int hal_dns_lookup(const char *host, uint32_t *ip, uint32_t timeout_ms)
 {
+    return hal_dns_lookup_ttl(host, ip, NULL, timeout_ms);
+}
+
+/* getaddrinfo() tells no TTL: every answer gets the world's dns_ttl_s (300 s by default). */
+int hal_dns_lookup_ttl(const char *host, uint32_t *ip, uint32_t *ttl_s, uint32_t timeout_ms)
+{
     if (!host || !ip)
         return BH_ERR_ARG;
+    if (ttl_s)
+        *ttl_s = 0;
     struct in_addr a;
     if (inet_pton(AF_INET, host, &a) == 1) {   /* lwIP answers literals without asking */
         *ip = ntohl(a.s_addr);
@@ -526,6 +548,8 @@ int hal_dns_lookup(const char *host, uint32_t *ip, uint32_t timeout_ms)
 
     rc = resolve(host, ip, start, timeout_ms);
 out:
+    if (rc == BH_OK && ttl_s)
+        *ttl_s = sim_w.dns_ttl_s;
     floor_to(sim_now() - start, M_DNS);
     return rc;
 }
@@ -535,6 +559,14 @@ int hal_tcp_connect(uint32_t ip, uint16_t port, uint32_t timeout_ms)
     if (!have_ip())
         return BH_ERR_NOLINK;
     uint32_t start = sim_now();
+    if (sim_w.drop_boot && sim_sh->boot >= sim_w.drop_boot &&
+        sim_sh->counts.tcp < sim_w.drop_connects) {
+        /* the SYNs are dropped (a router that no longer routes us): no answer until the
+         * deadline, as lwIP's retransmissions would find none */
+        sim_sh->counts.tcp++;
+        wait_ms(timeout_ms);
+        return BH_ERR_TIMEOUT;
+    }
     sim_sh->counts.tcp++;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -31,6 +31,8 @@ typedef struct {
     int8_t rssi;
     uint8_t auth;
     bool hidden;
+    uint32_t move_boot;         /* fault: from this boot on the AP is on move_channel (0: never) */
+    uint8_t move_channel;
 } sim_ap;
 
 typedef struct {
@@ -42,11 +44,16 @@ typedef struct {
     int naps;
     sim_ap aps[SIM_MAX_APS];
     uint32_t net, netmask, gateway, dns, lease_s;   /* DHCP pool */
+    uint32_t dns_ttl_s;         /* TTL of every DNS answer (world hosts and the host's) */
     int nhosts;
     sim_host hosts[SIM_MAX_HOSTS];
     char ca_bundle[SIM_PATH_MAX];
     /* faults */
     bool dns_fail, join_fail, dhcp_fail, scan_fail;
+    uint32_t silent_boot, silent_ms;   /* from boot silent_boot on, the APs ignore association
+                                          requests in the first silent_ms of each wake */
+    uint32_t drop_boot, drop_connects; /* from boot drop_boot on, the first drop_connects TCP
+                                          connects of each wake get no answer */
     int firmware_hang;          /* boots that hang before app_main (-1: every boot) */
     int firmware_crash;         /* boots that crash before app_main (-1: every boot) */
     /* board */
@@ -62,6 +69,7 @@ typedef struct {
 } sim_world;
 
 int sim_world_load(sim_world *w, const char *path, char *err, size_t cap);
+uint8_t sim_ap_channel(const sim_ap *a);   /* its channel in this boot (channel_after_boot) */
 void sim_world_default(sim_world *w);
 
 /* ---- the join in progress: planned phases, settled (counted) as time passes ---- */
@@ -95,6 +103,8 @@ typedef struct {
     uint32_t boot;
     int reset_cause;
     uint32_t boot_at;               /* ms since power-on */
+    uint32_t slept_at;              /* ms since power-on when the last deep sleep began */
+    int64_t slept_ms;               /* how long this boot's deep sleep lasted; -1: no sleep */
     /* pins, written by the child */
     int8_t pin_mode[SIM_NPINS];     /* -1: reset state (input, no pull) */
     int8_t pin_pull[SIM_NPINS];

@@ -59,6 +59,11 @@ static void add_ap(sim_world *w, const char *ssid, const char *bssid, int ch, in
     a->hidden = hidden;
 }
 
+uint8_t sim_ap_channel(const sim_ap *a)
+{
+    return a->move_boot && sim_sh->boot >= a->move_boot ? a->move_channel : a->channel;
+}
+
 /* The same world as examples/world.json, so the example config.py works without --world. */
 void sim_world_default(sim_world *w)
 {
@@ -71,6 +76,7 @@ void sim_world_default(sim_world *w)
     w->gateway = 0xC0A80001;
     w->dns = 0xC0A80001;
     w->lease_s = 7200;
+    w->dns_ttl_s = 300;
     snprintf(w->ca_bundle, sizeof w->ca_bundle, "%s", DEFAULT_CA_BUNDLE);
     w->wdt_ms = 8000;          /* the ESP8266's hardware watchdog bites after about 8 s */
     w->flash_bytes = 3u * 1024 * 1024;   /* MicroPython's file system on a 4 MB NodeMCU */
@@ -159,6 +165,15 @@ static int load_aps(sim_world *w, json_t *aps, char *err, size_t cap)
                     return bad(err, cap, "aps[%zu].auth: OPEN, WEP, WPA_PSK, WPA2_PSK, "
                                "WPA_WPA2_PSK or 0 to 4", i);
                 a->auth = (uint8_t)au;
+            } else if (strcmp(key, "channel_after_boot") == 0) {
+                json_t *b = json_object_get(v, "boot"), *c = json_object_get(v, "channel");
+                if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(b) ||
+                    json_integer_value(b) < 1 || !json_is_integer(c) ||
+                    json_integer_value(c) < 1 || json_integer_value(c) > 14)
+                    return bad(err, cap, "aps[%zu].channel_after_boot: {\"boot\": N >= 1, "
+                               "\"channel\": 1 to 14}", i);
+                a->move_boot = (uint32_t)json_integer_value(b);
+                a->move_channel = (uint8_t)json_integer_value(c);
             } else if (strcmp(key, "hidden") == 0) {
                 if (!json_is_boolean(v) && !json_is_integer(v))
                     return bad(err, cap, "aps[%zu].hidden: true or false", i);
@@ -189,9 +204,10 @@ static int load_dhcp(sim_world *w, json_t *d, char *err, size_t cap)
     json_t *v;
     json_object_foreach(d, key, v) {
         if (strcmp(key, "lease_s") == 0) {
-            if (!json_is_integer(v) || json_integer_value(v) < 60 ||
+            /* a router hands out an hour or a day; shorter ones are for testing expiry */
+            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                 json_integer_value(v) > 0x7fffffff)
-                return bad(err, cap, "dhcp.lease_s: seconds, at least 60");
+                return bad(err, cap, "dhcp.lease_s: seconds, at least 1");
             w->lease_s = (uint32_t)json_integer_value(v);
             continue;
         }
@@ -238,7 +254,24 @@ static int load_faults(sim_world *w, json_t *f, char *err, size_t cap)
         int *count = strcmp(key, "firmware_hang") == 0    ? &w->firmware_hang
                      : strcmp(key, "firmware_crash") == 0 ? &w->firmware_crash
                                                           : NULL;
-        if (flag) {
+        if (strcmp(key, "tcp_drop_after_boot") == 0) {
+            json_t *b = json_object_get(v, "boot"), *n = json_object_get(v, "connects");
+            if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(b) ||
+                json_integer_value(b) < 1 || !json_is_integer(n) || json_integer_value(n) < 0 ||
+                json_integer_value(n) > 1000)
+                return bad(err, cap, "faults.%s: {\"boot\": N >= 1, \"connects\": 0 to 1000}",
+                           key);
+            w->drop_boot = (uint32_t)json_integer_value(b);
+            w->drop_connects = (uint32_t)json_integer_value(n);
+        } else if (strcmp(key, "ap_silent_after_boot") == 0) {
+            json_t *b = json_object_get(v, "boot"), *m = json_object_get(v, "ms");
+            if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(b) ||
+                json_integer_value(b) < 1 || !json_is_integer(m) || json_integer_value(m) < 0 ||
+                json_integer_value(m) > 600000)
+                return bad(err, cap, "faults.%s: {\"boot\": N >= 1, \"ms\": 0 to 600000}", key);
+            w->silent_boot = (uint32_t)json_integer_value(b);
+            w->silent_ms = (uint32_t)json_integer_value(m);
+        } else if (flag) {
             if (!json_is_boolean(v))
                 return bad(err, cap, "faults.%s: true or false", key);
             *flag = json_is_true(v);
@@ -247,7 +280,7 @@ static int load_faults(sim_world *w, json_t *f, char *err, size_t cap)
                 return bad(err, cap, "faults.%s: true, false, or how many boots it affects", key);
         } else {
             return bad(err, cap, "faults: unknown fault \"%s\" (known: dns_fail, join_fail, "
-                       "dhcp_fail, scan_fail, firmware_hang, firmware_crash)", key);
+                       "dhcp_fail, scan_fail, firmware_hang, firmware_crash, ap_silent_after_boot, tcp_drop_after_boot)", key);
         }
     }
     return 0;
@@ -322,6 +355,9 @@ int sim_world_load(sim_world *w, const char *path, char *err, size_t cap)
             else
                 snprintf(w->ca_bundle, sizeof w->ca_bundle, "%.*s/%s", (int)(slash - path),
                          path, p);
+        } else if (strcmp(key, "dns_ttl_s") == 0) {
+            if (get_ms(v, &w->dns_ttl_s, 0, 604800) < 0)
+                rc = bad(why, sizeof why, "dns_ttl_s: seconds, 0 to 604800");
         } else if (strcmp(key, "wdt_ms") == 0) {
             if (get_ms(v, &w->wdt_ms, 500, 600000) < 0)
                 rc = bad(why, sizeof why, "wdt_ms: 500 to 600000");

@@ -1,0 +1,59 @@
+/*
+ * rtc_state.h - what the button keeps in RTC memory across deep sleep (docs/fast-wake.md).
+ *
+ * One fixed-size record at offset 0 of the 492 bytes of RTC memory, with a magic, a layout
+ * version, its length and a CRC-32 over everything else. rtc_load() ignores, never trusts, a
+ * record that fails any of these (power-on leaves RTC memory empty; another firmware version
+ * leaves another layout): the wake then takes the full path, as the chapter's button does.
+ * The record is native-endian: only this firmware on this chip reads it back. Its size is a
+ * multiple of 4, as the ESP8266's RTC memory is read and written in 32-bit words; the bytes
+ * after it (HAL_RTC_SIZE - sizeof(rtc_state)) are left for a queue of unsent presses.
+ *
+ * Times are seconds on the board's own clock (clock_s): awake time plus deep sleep as the
+ * board measured it (hal_slept_ms), rounded up, so an entry expires early rather than late.
+ */
+#ifndef BH_RTC_STATE_H
+#define BH_RTC_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hal/hal.h"
+
+#define RTC_STATE_MAGIC 0x54524842u   /* "BHRT" */
+#define RTC_STATE_VERSION 1
+
+typedef struct {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t size;              /* sizeof(rtc_state) */
+    uint32_t clock_s;           /* the board clock when saved */
+    /* the access point of the last good join */
+    uint32_t wifi_key;          /* rtc_hash(ssid, password) it was made with; 0: none */
+    uint8_t bssid[6];
+    uint8_t channel;            /* 0: no AP kept */
+    uint8_t pad;
+    /* the DHCP lease of that join, used as a static address until lease_until_s */
+    hal_ipcfg lease;
+    uint32_t lease_until_s;     /* 0: no lease kept */
+    /* one DNS answer, kept for its TTL */
+    uint32_t dns_host;          /* rtc_hash(host name); 0: none */
+    uint32_t dns_ip;
+    uint32_t dns_until_s;
+    uint32_t crc;               /* CRC-32 of every byte before it */
+} rtc_state;
+
+_Static_assert(sizeof(rtc_state) % 4 == 0, "RTC memory is word-addressed");
+_Static_assert(sizeof(rtc_state) <= HAL_RTC_SIZE / 4, "leave RTC memory for the press queue");
+
+/* Reads the record into st. Returns BH_OK, or BH_ERR_NOENT (empty: power-on) or BH_ERR_PROTO
+ * (corrupt or another version), with st cleared (magic, version and size set). */
+int rtc_load(rtc_state *st);
+/* Sets magic, version, size and crc, then writes st. */
+int rtc_save(rtc_state *st);
+/* CRC-32 (IEEE 802.3, reflected) of n bytes. */
+uint32_t rtc_crc32(const void *p, uint32_t n);
+/* FNV-1a of a and, after a NUL, b (b may be NULL); never 0. */
+uint32_t rtc_hash(const char *a, const char *b);
+
+#endif

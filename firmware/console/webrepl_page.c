@@ -1,0 +1,48 @@
+/* webrepl_page.c - the self-contained WebREPL client page that a plain HTTP GET on the WebREPL
+ * port gets: a terminal, send a file, get a file; no internet needed. It speaks the same
+ * protocol as MicroPython's webrepl.html (docs/console.md). */
+#include "console/webrepl.h"
+
+const char webrepl_page[] =
+"<!doctype html><html><head><meta charset=\"utf-8\"><title>buttonhook WebREPL</title>"
+"<link rel=\"icon\" href=\"data:,\"><style>"
+"body{font-family:sans-serif;margin:1em;max-width:60em}"
+"#term{background:#111;color:#ddd;padding:.5em;height:55vh;overflow:auto;white-space:pre-wrap;margin:.5em 0}"
+"div{margin:.4em 0}</style></head><body><h2>buttonhook WebREPL</h2>"
+"<div><input id=\"url\" size=\"32\"> <button id=\"connect\">Connect</button> <span id=\"status\">not connected</span></div>"
+"<pre id=\"term\"></pre>"
+"<form id=\"line\"><input id=\"cmd\" size=\"60\" autocomplete=\"off\" placeholder=\"password first, then commands (help)\"> <button>Send</button></form>"
+"<div>Send a file: <input type=\"file\" id=\"putfile\"> <button id=\"put\">Send to device</button></div>"
+"<div>Get a file: <input id=\"getname\" placeholder=\"config.py\"> <button id=\"get\">Get from device</button> <span id=\"file\"></span></div>"
+"<script>\n"
+"var $=function(i){return document.getElementById(i)},ws=null,st='',putData=null,got=[],getName='';\n"
+"$('url').value='ws://'+location.host+'/';\n"
+"function show(t){var e=$('term');e.textContent+=t.replace(/\\r/g,'');e.scrollTop=e.scrollHeight}\n"
+"function fileMsg(t){$('file').textContent=t}\n"
+"function hdr(type,name,size){var n=new TextEncoder().encode(name),h=new Uint8Array(82),v=new DataView(h.buffer);"
+"h[0]=87;h[1]=65;h[2]=type;v.setUint32(12,size,true);v.setUint16(16,n.length,true);h.set(n.slice(0,64),18);return h}\n"
+"function wb(d){return d.length>=4&&d[0]==87&&d[1]==66?d[2]|d[3]<<8:-1}\n"
+"function onBin(d){\n"
+" if(st=='put1'){var s=wb(d);if(s){st='';fileMsg('send failed: status '+s);return}"
+"for(var i=0;i<putData.length;i+=1024)ws.send(putData.subarray(i,i+1024));st='put2'}\n"
+" else if(st=='put2'){var s=wb(d);st='';fileMsg(s?'send failed: status '+s:'sent '+putData.length+' bytes')}\n"
+" else if(st=='get1'){var s=wb(d);if(s){st='';fileMsg('get failed: status '+s);return}st='get2';got=[];ws.send(new Uint8Array([0]))}\n"
+" else if(st=='get2'){var n=d[0]|d[1]<<8;if(n){got.push(d.slice(2,2+n));ws.send(new Uint8Array([0]))}else st='get3'}\n"
+" else if(st=='get3'){var s=wb(d);st='';if(s){fileMsg('get failed: status '+s);return}"
+"var b=new Blob(got),a=document.createElement('a'),t=0;got.forEach(function(c){t+=c.length});"
+"window.lastGet=got;a.href=URL.createObjectURL(b);a.download=getName.split('/').pop();a.textContent=getName+' ('+t+' bytes)';"
+"$('file').textContent='got ';$('file').appendChild(a)}}\n"
+"$('connect').onclick=function(){if(ws)ws.close();ws=new WebSocket($('url').value);ws.binaryType='arraybuffer';"
+"$('status').textContent='connecting';"
+"ws.onopen=function(){$('status').textContent='connected';$('cmd').focus()};"
+"ws.onclose=function(){$('status').textContent='disconnected';ws=null;st=''};"
+"ws.onmessage=function(e){if(typeof e.data=='string')show(e.data);else onBin(new Uint8Array(e.data))}};\n"
+"$('line').onsubmit=function(e){e.preventDefault();if(ws){ws.send($('cmd').value+'\\r');$('cmd').value=''}};\n"
+"$('put').onclick=function(){var f=$('putfile').files[0];if(!ws||!f||st)return;var r=new FileReader();"
+"r.onload=function(){putData=new Uint8Array(r.result);st='put1';fileMsg('sending '+f.name);ws.send(hdr(1,f.name,putData.length))};"
+"r.readAsArrayBuffer(f)};\n"
+"$('get').onclick=function(){getName=$('getname').value;if(!ws||!getName||st)return;st='get1';fileMsg('getting '+getName);"
+"ws.send(hdr(2,getName,0))};\n"
+"</script></body></html>\n";
+
+const unsigned webrepl_page_len = sizeof webrepl_page - 1;
