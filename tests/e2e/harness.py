@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 SIMBOARD = os.environ.get("SIMBOARD", "simboard")
 SOURCE = os.environ.get("BH_SOURCE", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -188,3 +189,30 @@ class TempDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class BoardTestCase(unittest.TestCase):
+    """A test case with a scratch folder; boards and receivers made through it are stopped
+    after each test."""
+
+    def setUp(self):
+        self.tmpctx = TempDir()
+        self.tmp = self.tmpctx.__enter__()
+        self.boards, self.receivers = [], []
+
+    def tearDown(self):
+        for b in self.boards:
+            b.off()
+        for r in self.receivers:
+            r.close()
+        self.tmpctx.__exit__(None, None, None)
+
+    def receiver(self, **kw):
+        r = Receiver(**kw)
+        self.receivers.append(r)
+        return r
+
+    def board(self, name="board", **kw):
+        b = Board(self.tmp, name=name, **kw)
+        self.boards.append(b)
+        return b

@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import WORLD, Board, Receiver, TempDir, free_port  # noqa: E402
+from harness import WORLD, BoardTestCase, free_port  # noqa: E402
 
 KEY = "b7xKq2W9-fLm_4TzR8vYpA"
 PATH = f"/trigger/button_pressed/with/key/{KEY}"
@@ -23,29 +23,7 @@ def final_leds(board):
     return board.state_json()["leds"]
 
 
-class DeviceTest(unittest.TestCase):
-    def setUp(self):
-        self.tmpctx = TempDir()
-        self.tmp = self.tmpctx.__enter__()
-        self.boards, self.receivers = [], []
-
-    def tearDown(self):
-        for b in self.boards:
-            b.off()
-        for r in self.receivers:
-            r.close()
-        self.tmpctx.__exit__(None, None, None)
-
-    def receiver(self, **kw):
-        r = Receiver(**kw)
-        self.receivers.append(r)
-        return r
-
-    def board(self, name="board", **kw):
-        b = Board(self.tmp, name=name, **kw)
-        self.boards.append(b)
-        return b
-
+class DeviceTest(BoardTestCase):
     def test_power_on_sends_nothing_and_sleeps(self):
         r = self.receiver()
         b = self.board(config={"WEBHOOK_URL": r.url(PATH)})

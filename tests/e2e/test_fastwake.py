@@ -9,7 +9,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import WORLD, Board, Receiver, TempDir  # noqa: E402
+from harness import WORLD, Board, BoardTestCase, Receiver  # noqa: E402
 
 PATH = "/trigger/button_pressed/with/key/k"
 
@@ -22,19 +22,7 @@ def world(**kw):
     return w
 
 
-class FastWakeTest(unittest.TestCase):
-    def setUp(self):
-        self.tmpctx = TempDir()
-        self.tmp = self.tmpctx.__enter__()
-        self.boards, self.receivers = [], []
-
-    def tearDown(self):
-        for b in self.boards:
-            b.off()
-        for r in self.receivers:
-            r.close()
-        self.tmpctx.__exit__(None, None, None)
-
+class FastWakeTest(BoardTestCase):
     def setup_board(self, w=None, **config):
         r = Receiver()
         self.receivers.append(r)
