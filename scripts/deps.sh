@@ -5,11 +5,11 @@ set -euo pipefail
 what=${1:-check}
 
 build_pkgs=(build-essential cmake pkg-config libmbedtls-dev libjansson-dev python3
-            libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libmosquitto-dev)
+            libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libmosquitto-dev)
 check_pkgs=(clang libclang-rt-14-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
             nginx-light openssl valgrind curl util-linux
             mosquitto mosquitto-clients python3-aiosmtpd python3-websocket wrk webhook chromium
-            nodejs)
+            nodejs postgresql)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = check ] && pkgs+=("${check_pkgs[@]}")

@@ -3,31 +3,32 @@
 #include "auth.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define MAX_SESSIONS 64
-#define SESSION_IDLE_MS (12LL * 3600 * 1000)
+#include <mbedtls/md.h>
 
-typedef struct {
-    char token[HK_TOKEN_LEN + 1];
-    char csrf[HK_TOKEN_LEN + 1];
-    int64_t last_ms;          /* monotonic */
-} session;
+#define SESSION_IDLE_MS (12LL * 3600 * 1000)
 
 struct hk_auth {
     hk_store *store;
     pthread_mutex_t mu;
     char hash[HK_PWHASH_MAX];
-    session s[MAX_SESSIONS];
 };
 
-static int64_t mono_ms(void)
+/* A session's id in the store: SHA-256 of the cookie's token, in hex. The store (a database
+ * that backups and replicas copy) never holds a token that would log anyone in. */
+static int session_id(const char *token, char id[65])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    unsigned char h[32];
+    if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), (const unsigned char *)token,
+                   strlen(token), h) != 0)
+        return -1;
+    for (int i = 0; i < 32; i++)
+        snprintf(id + 2 * i, 3, "%02x", h[i]);
+    return 0;
 }
 
 hk_auth *hk_auth_new(hk_store *s)
@@ -56,12 +57,8 @@ int hk_auth_reload(hk_auth *a)
     if (rc != HK_OK && rc != HK_E_NOTFOUND)
         return -1;
     pthread_mutex_lock(&a->mu);
-    const char *nh = h ? h : "";
-    if (strcmp(nh, a->hash) != 0) {
-        if (a->hash[0])
-            memset(a->s, 0, sizeof a->s);   /* changed elsewhere: log everyone out */
-        strncpy(a->hash, nh, sizeof a->hash - 1);
-    }
+    /* whoever changed it also ended the sessions in the store */
+    strncpy(a->hash, h ? h : "", sizeof a->hash - 1);
     pthread_mutex_unlock(&a->mu);
     free(h);
     return 0;
@@ -92,67 +89,37 @@ int hk_auth_login(hk_auth *a, const char *password, char *token, char *csrf)
         return -1;
     if (hk_token_new(token) != 0 || hk_token_new(csrf) != 0)
         return -3;
-    int64_t now = mono_ms();
-    pthread_mutex_lock(&a->mu);
-    session *slot = &a->s[0];
-    for (int i = 0; i < MAX_SESSIONS; i++) {
-        session *c = &a->s[i];
-        if (!c->token[0] || now - c->last_ms > SESSION_IDLE_MS) {
-            slot = c;
-            break;
-        }
-        if (c->last_ms < slot->last_ms)
-            slot = c;   /* full: the least recently used goes */
-    }
-    memcpy(slot->token, token, HK_TOKEN_LEN + 1);
-    memcpy(slot->csrf, csrf, HK_TOKEN_LEN + 1);
-    slot->last_ms = now;
-    pthread_mutex_unlock(&a->mu);
+    char id[65];
+    if (session_id(token, id) != 0 ||
+        hk_store_session_put(a->store, id, csrf, SESSION_IDLE_MS) != HK_OK)
+        return -3;
     return 0;
 }
 
 bool hk_auth_session(hk_auth *a, const char *token, char *csrf)
 {
-    if (!token || strlen(token) != HK_TOKEN_LEN)
+    char id[65];
+    if (!token || strlen(token) != HK_TOKEN_LEN || session_id(token, id) != 0)
         return false;
-    int64_t now = mono_ms();
-    bool ok = false;
-    pthread_mutex_lock(&a->mu);
-    for (int i = 0; i < MAX_SESSIONS; i++) {
-        session *c = &a->s[i];
-        if (c->token[0] && hk_secret_eq(c->token, token)) {
-            if (now - c->last_ms > SESSION_IDLE_MS) {
-                memset(c, 0, sizeof *c);
-                break;
-            }
-            c->last_ms = now;
-            if (csrf)
-                memcpy(csrf, c->csrf, HK_TOKEN_LEN + 1);
-            ok = true;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&a->mu);
-    return ok;
+    return hk_store_session_get(a->store, id, SESSION_IDLE_MS, csrf, csrf ? HK_TOKEN_LEN + 1 : 0)
+           == HK_OK;
 }
 
 void hk_auth_logout(hk_auth *a, const char *token)
 {
-    if (!token)
-        return;
-    pthread_mutex_lock(&a->mu);
-    for (int i = 0; i < MAX_SESSIONS; i++)
-        if (a->s[i].token[0] && hk_secret_eq(a->s[i].token, token))
-            memset(&a->s[i], 0, sizeof a->s[i]);
-    pthread_mutex_unlock(&a->mu);
+    char id[65];
+    if (token && session_id(token, id) == 0)
+        hk_store_session_delete(a->store, id, NULL);
 }
 
 int hk_auth_store_password(hk_store *s, const char *password)
 {
     char hash[HK_PWHASH_MAX];
-    if (hk_password_hash(password, hash) != 0)
+    if (hk_password_hash(password, hash) != 0 ||
+        hk_store_setting_set(s, "admin_password", hash) != HK_OK)
         return -1;
-    return hk_store_setting_set(s, "admin_password", hash) == HK_OK ? 0 : -1;
+    /* a new password ends every session, on every instance */
+    return hk_store_session_delete(s, NULL, NULL) == HK_OK ? 0 : -1;
 }
 
 int hk_auth_set_password(hk_auth *a, const char *password, const char *keep_token)
@@ -161,11 +128,11 @@ int hk_auth_set_password(hk_auth *a, const char *password, const char *keep_toke
     if (hk_password_hash(password, hash) != 0 ||
         hk_store_setting_set(a->store, "admin_password", hash) != HK_OK)
         return -1;
+    char keep[65];
+    if (keep_token && session_id(keep_token, keep) != 0)
+        return -1;
     pthread_mutex_lock(&a->mu);
     memcpy(a->hash, hash, sizeof hash);
-    for (int i = 0; i < MAX_SESSIONS; i++)
-        if (!keep_token || !a->s[i].token[0] || !hk_secret_eq(a->s[i].token, keep_token))
-            memset(&a->s[i], 0, sizeof a->s[i]);
     pthread_mutex_unlock(&a->mu);
-    return 0;
+    return hk_store_session_delete(a->store, NULL, keep_token ? keep : NULL) == HK_OK ? 0 : -1;
 }

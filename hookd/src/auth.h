@@ -1,7 +1,9 @@
 /*
  * auth.h - the admin login for /api/ (and the web page): one password, stored as a PBKDF2
- * hash in the store; sessions held in memory (a restart logs everyone out), each with its own
- * CSRF token that every change must echo in the X-CSRF-Token header.
+ * hash in the store; sessions in the store too (a restart, or another instance sharing the
+ * store, keeps the login), each with its own CSRF token that every change must echo in the
+ * X-CSRF-Token header. A session ends after 12 hours without use, at logout, or when the
+ * password changes.
  */
 #ifndef HOOKD_AUTH_H
 #define HOOKD_AUTH_H
@@ -17,8 +19,8 @@ typedef struct hk_auth hk_auth;
 
 hk_auth *hk_auth_new(hk_store *s);
 void hk_auth_free(hk_auth *a);
-/* Reads the password hash from the store (another process may have changed it: then every
- * session ends). 0, or -1 when the store cannot be read. */
+/* Reads the password hash from the store (another process may have changed it). 0, or -1 when
+ * the store cannot be read. */
 int hk_auth_reload(hk_auth *a);
 bool hk_auth_has_password(hk_auth *a);
 /* 0 and a new session (token[HK_TOKEN_LEN + 1], csrf[HK_TOKEN_LEN + 1]), -1 wrong password,

@@ -29,6 +29,7 @@ void hk_config_defaults(hk_config *c)
     c->backoff_initial_ms = 2000;
     c->backoff_max_ms = 3600 * 1000;
     c->shutdown_timeout_s = 10;
+    c->lease_s = 30;
     c->command_max_concurrent = 4;
     c->retention_days = 30;
 }
@@ -133,7 +134,7 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
                                       "http_threads", NULL};
     static const char *const del[] = {"workers", "max_attempts", "backoff_initial_ms",
                                       "backoff_max_ms", "shutdown_timeout_s",
-                                      "command_max_concurrent", NULL};
+                                      "command_max_concurrent", "lease_s", NULL};
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root) {
@@ -187,7 +188,8 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
             num(d, w, "backoff_initial_ms", 1, 86400e3, &bi, err, cap) ||
             num(d, w, "backoff_max_ms", 1, 7 * 86400e3, &bm, err, cap) ||
             uint_(d, w, "shutdown_timeout_s", 0, 3600, &c->shutdown_timeout_s, err, cap) ||
-            uint_(d, w, "command_max_concurrent", 1, 1024, &cmax, err, cap))
+            uint_(d, w, "command_max_concurrent", 1, 1024, &cmax, err, cap) ||
+            uint_(d, w, "lease_s", 2, 3600, &c->lease_s, err, cap))
             goto out;
         c->backoff_initial_ms = (int64_t)bi;
         c->backoff_max_ms = (int64_t)bm;

@@ -33,6 +33,8 @@ typedef struct {
     int64_t backoff_initial_ms, backoff_max_ms;
     unsigned shutdown_timeout_s;  /* SIGTERM waits this long for running deliveries */
     int command_max_concurrent;
+    unsigned lease_s;             /* a claimed delivery's lease: renewed while it runs; another
+                                   * worker (instance) may take it over once it runs out */
     unsigned retention_days;      /* 0 = keep events forever */
     json_t *applets;              /* the file's "applets" array (owned), or NULL */
 } hk_config;

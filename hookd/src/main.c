@@ -38,12 +38,16 @@ static const char usage[] =
     "\n"
     "usage:\n"
     "  hookd --data DIR [--listen ADDR:PORT] [--config FILE]   serve\n"
+    "  hookd --store URL [--listen ADDR:PORT] [--config FILE]  serve from PostgreSQL\n"
     "  hookd key --data DIR [--rotate]          print the trigger key (or make a new one)\n"
     "  hookd password --data DIR                set the admin password (read from stdin)\n"
+    "  (key and password take --store URL too)\n"
     "  hookd --help | --version\n"
     "\n"
     "options:\n"
     "  --data DIR          the data folder (made if missing): the store hookd.db and its lock\n"
+    "  --store URL         postgresql://USER:PASS@HOST:PORT/DB (libpq's URI): a store that\n"
+    "                      several hookd instances share (see docs/postgresql.md)\n"
     "  --listen ADDR:PORT  where to serve, default 127.0.0.1:8080 (port 0: any free port);\n"
     "                      overrides the config's \"listen\"\n"
     "  --config FILE       a JSON config: listen, key, admin_password, limits, deliveries,\n"
@@ -71,9 +75,13 @@ static int make_dir(const char *dir)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
+/* --data DIR, or --store postgresql://...: how to name it back to the user (no password) */
+static const char *store_opt = "--data";
+static char store_shown[1024];
+
 static hk_store *open_store(const char *dir)
 {
-    if (make_dir(dir) != 0) {
+    if (!hk_store_is_url(dir) && make_dir(dir) != 0) {
         fprintf(stderr, "hookd: cannot make the data folder %s: %s\n", dir, strerror(errno));
         return NULL;
     }
@@ -217,7 +225,7 @@ static int serve(hk_config *cfg, const char *dir)
     int listen_fd = -1, family = 0;
 
     app.cfg = *cfg;
-    app.data_dir = dir;
+    app.data_dir = store_shown;
     pthread_mutex_init(&app.key_mu, NULL);
     hk_command_max_concurrent = cfg->command_max_concurrent;
 
@@ -241,8 +249,10 @@ static int serve(hk_config *cfg, const char *dir)
         goto out;
     char lockpath[4200];
     snprintf(lockpath, sizeof lockpath, "%s/hookd.lock", dir);
-    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+    /* one server per data folder; several instances may share one PostgreSQL */
+    if (!hk_store_is_url(dir) &&
+        ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+         flock(lockfd, LOCK_EX | LOCK_NB) != 0)) {
         hk_log("another hookd serves %s already (cannot lock %s)", dir, lockpath);
         goto out;
     }
@@ -253,8 +263,8 @@ static int serve(hk_config *cfg, const char *dir)
     }
     hk_app_set_key(&app, key);
     if (created)
-        hk_log("made a new key %s; print it with: hookd key --data %s",
-               hk_mask(key, m, sizeof m), dir);
+        hk_log("made a new key %s; print it with: hookd key %s %s",
+               hk_mask(key, m, sizeof m), store_opt, store_shown);
     app.auth = hk_auth_new(app.store);
     app.per_ip = hk_limiter_new(cfg->per_ip.rate, cfg->per_ip.burst);
     app.per_key = hk_limiter_new(cfg->per_key.rate, cfg->per_key.burst);
@@ -288,13 +298,14 @@ static int serve(hk_config *cfg, const char *dir)
                 "hookd: first start: the admin password for http://%s/ and /api/ is\n"
                 "\n    %s\n\n"
                 "hookd: it is shown only this once. Change it in the web page's Settings, with\n"
-                "hookd:   hookd password --data %s\n"
+                "hookd:   hookd password %s %s\n"
                 "hookd: or pin one with \"admin_password\" in the config file.\n",
-                bound, made, dir);
+                bound, made, store_opt, store_shown);
         memset(made, 0, sizeof made);
     }
 
-    hk_log("listening on http://%s (data %s, key %s, %lld deliveries to resume%s)", bound, dir,
+    hk_log("listening on http://%s (%s %s, key %s, %lld deliveries to resume%s)", bound,
+           hk_store_kind(app.store), store_shown,
            hk_mask(key, m, sizeof m), (long long)pending,
            recovered ? ", some interrupted" : "");
 
@@ -351,7 +362,7 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *config = NULL, *listen = NULL, *cmd = NULL;
+    const char *dir = NULL, *config = NULL, *listen = NULL, *cmd = NULL, *store = NULL;
     bool rotate = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -365,6 +376,8 @@ int main(int argc, char **argv)
                     strcmp(a, "--listen") == 0) && i + 1 < argc) {
             const char **dst = a[2] == 'd' ? &dir : a[2] == 'c' ? &config : &listen;
             *dst = argv[++i];
+        } else if (strcmp(a, "--store") == 0 && i + 1 < argc) {
+            store = argv[++i];
         } else if (strcmp(a, "--rotate") == 0) {
             rotate = true;
         } else if (!cmd && i == 1 && (strcmp(a, "key") == 0 || strcmp(a, "password") == 0)) {
@@ -374,10 +387,24 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!dir) {
-        fprintf(stderr, "hookd: --data DIR is required (try hookd --help)\n");
+    if (store && dir) {
+        fprintf(stderr, "hookd: give --data DIR or --store URL, not both\n");
         return 2;
     }
+    if (store && strncmp(store, "sqlite:", 7) == 0) {
+        dir = store + 7;
+    } else if (store && !hk_store_is_url(store)) {
+        fprintf(stderr, "hookd: --store %s: expected postgresql://... or sqlite:DIR\n", store);
+        return 2;
+    } else if (store) {
+        dir = store;
+        store_opt = "--store";
+    }
+    if (!dir) {
+        fprintf(stderr, "hookd: --data DIR or --store URL is required (try hookd --help)\n");
+        return 2;
+    }
+    hk_store_redact(dir, store_shown, sizeof store_shown);
     if (rotate && (!cmd || strcmp(cmd, "key") != 0)) {
         fprintf(stderr, "hookd: --rotate goes with the key subcommand\n");
         return 2;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "secret.h"
 
 /* at most this many events in one transaction */
 #define COMMIT_BATCH_MAX 512
@@ -27,6 +28,8 @@ struct hk_store {
     hk_commit *batch[COMMIT_BATCH_MAX];
     hk_finish *fin_batch[COMMIT_BATCH_MAX];
     atomic_uint_fast64_t batches, events;
+    int64_t owner;               /* this handle's id in the deliveries it claims */
+    atomic_uint_fast64_t claims; /* makes each claim's token */
 };
 
 int64_t hk_now_ms(void)
@@ -36,21 +39,50 @@ int64_t hk_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool hk_store_is_url(const char *where)
+{
+    return strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0;
+}
+
+void hk_store_redact(const char *where, char *out, size_t cap)
+{
+    if (!hk_store_is_url(where)) {
+        snprintf(out, cap, "%s", where);
+        return;
+    }
+    const char *auth = strstr(where, "://") + 3;
+    size_t qpos = strcspn(where, "?");
+    const char *at = memchr(auth, '@', (size_t)(where + qpos - auth));
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon)   /* user:password@ -> user@ */
+        snprintf(out, cap, "%.*s%.*s", (int)(colon - where), where,
+                 (int)(where + qpos - at), at);
+    else
+        snprintf(out, cap, "%.*s", (int)qpos, where);
+}
+
 hk_store *hk_store_open(const char *where, char *err, size_t errcap)
 {
     const hk_store_ops *ops = &hk_store_sqlite;
-    if (strncmp(where, "sqlite:", 7) == 0) {
+    if (strncmp(where, "sqlite:", 7) == 0)
         where += 7;
-    } else if (strncmp(where, "postgres", 8) == 0) {
-        snprintf(err, errcap, "%s: the PostgreSQL backend is not part of this hookd yet", where);
-        return NULL;
-    }
+    else if (hk_store_is_url(where))
+        ops = &hk_store_pg;
     hk_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errcap, "out of memory");
         return NULL;
     }
     s->ops = ops;
+    /* random, so that two processes (or a restart) never share an owner id: a claim of a
+     * crashed process is never mistaken for a live one's */
+    uint64_t r = 0;
+    if (hk_random(&r, sizeof r) != 0) {
+        snprintf(err, errcap, "no random numbers for the store's owner id");
+        free(s);
+        return NULL;
+    }
+    s->owner = (int64_t)(r >> 2) + 1;
     s->db = ops->open(where, err, errcap);
     if (!s->db) {
         free(s);
@@ -106,9 +138,7 @@ static void *writer_main(void *arg)
             for (size_t i = 0; i < n; i++)
                 s->ops->commit_events(s->db, &items[i], 1, NULL, 0, hk_now_ms());
             for (size_t i = 0; i < nf; i++)
-                fins[i]->rc = s->ops->delivery_finish(s->db, fins[i]->d, fins[i]->a,
-                                                      fins[i]->state, fins[i]->next_at_ms,
-                                                      fins[i]->tries);
+                fins[i]->rc = s->ops->delivery_finish(s->db, fins[i]);
         }
         if (n > 0) {
             atomic_fetch_add(&s->batches, 1);
@@ -246,30 +276,75 @@ int hk_store_events_json(hk_store *s, const hk_event_query *q, json_t **out)
     return s->ops->events_json(s->db, q, out);
 }
 
-int hk_store_delivery_claim(hk_store *s, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms)
+const char *hk_store_kind(hk_store *s)
 {
-    return s->ops->delivery_claim(s->db, now_ms, d, next_due_ms);
+    return s->ops->name;
+}
+
+int hk_store_delivery_claim(hk_store *s, int64_t now_ms, int64_t lease_ms, hk_delivery *out,
+                            int max, int64_t *next_due_ms)
+{
+    /* the owner's id in the high bits keeps tokens of different processes apart */
+    int64_t claim = (int64_t)(((uint64_t)s->owner << 20) ^ (atomic_fetch_add(&s->claims, 1) + 1));
+    claim &= INT64_MAX;
+    return s->ops->delivery_claim(s->db, now_ms, now_ms + lease_ms, s->owner, claim, out, max,
+                                  next_due_ms);
 }
 
 /* While the writer runs, the attempt joins its next group commit (synced as every commit:
  * this returns once it is durable); before it starts or once it stops, its own transaction. */
 int hk_store_delivery_finish(hk_store *s, const hk_delivery *d, const hk_attempt *a,
-                             const char *state, int64_t next_at_ms, int tries)
+                             const char *state, int64_t next_at_ms, int tries, bool *lost)
 {
     hk_finish f = {.d = d, .a = a, .state = state, .next_at_ms = next_at_ms, .tries = tries,
                    .rc = HK_E_STORE};
     pthread_mutex_lock(&s->mu);
     if (s->stopping || !s->started) {
         pthread_mutex_unlock(&s->mu);
-        return s->ops->delivery_finish(s->db, d, a, state, next_at_ms, tries);
+        f.rc = s->ops->delivery_finish(s->db, &f);
+    } else {
+        f.next = s->fins;
+        s->fins = &f;
+        pthread_cond_signal(&s->cv);
+        while (!f.done)
+            pthread_cond_wait(&s->fin_cv, &s->mu);
+        pthread_mutex_unlock(&s->mu);
     }
-    f.next = s->fins;
-    s->fins = &f;
-    pthread_cond_signal(&s->cv);
-    while (!f.done)
-        pthread_cond_wait(&s->fin_cv, &s->mu);
-    pthread_mutex_unlock(&s->mu);
+    if (lost)
+        *lost = f.lost;
     return f.rc;
+}
+
+int hk_store_delivery_extend(hk_store *s, int64_t lease_ms)
+{
+    int64_t now = hk_now_ms();
+    return s->ops->delivery_extend(s->db, s->owner, now + lease_ms, now);
+}
+
+int hk_store_delivery_release(hk_store *s, const hk_delivery *d)
+{
+    return s->ops->delivery_release(s->db, d, hk_now_ms());
+}
+
+int hk_store_watch(hk_store *s, void (*wake)(void *), void *arg)
+{
+    return s->ops->watch ? s->ops->watch(s->db, wake, arg) : HK_OK;
+}
+
+int hk_store_session_put(hk_store *s, const char *id, const char *csrf, int64_t idle_ms)
+{
+    return s->ops->session_put(s->db, id, csrf, hk_now_ms(), idle_ms);
+}
+
+int hk_store_session_get(hk_store *s, const char *id, int64_t idle_ms, char *csrf,
+                         size_t csrfcap)
+{
+    return s->ops->session_get(s->db, id, hk_now_ms(), idle_ms, csrf, csrfcap);
+}
+
+int hk_store_session_delete(hk_store *s, const char *id, const char *keep)
+{
+    return s->ops->session_delete(s->db, id, keep);
 }
 
 int hk_store_delivery_retry(hk_store *s, int64_t id)

@@ -1,14 +1,23 @@
 /*
- * store.h - hookd's durable store: settings, applets, events, deliveries and their attempts.
+ * store.h - hookd's durable store: settings, applets, events, deliveries and their attempts,
+ * admin sessions.
  *
- * One interface, backends behind a table of functions (store_sqlite.c today; a PostgreSQL
- * backend can follow by filling the same table). This file's functions are thread-safe.
+ * One interface, two backends behind a table of functions: SQLite in the data folder
+ * (store_sqlite.c, the embedded default) and PostgreSQL (store_pg.c), which several hookd
+ * instances can share. This file's functions are thread-safe.
  *
  * Events go in through group commit: hk_store_submit() queues a request and returns; one
  * writer thread takes every queued request, stores them in ONE transaction (each event, its
  * idempotency key and one delivery per matching enabled applet), makes it durable, then calls
  * each request's done() from the writer thread. A caller answers 200 only after done() says
  * HK_COMMIT_STORED or HK_COMMIT_DUPLICATE.
+ *
+ * Deliveries are claimed in batches with a lease: a claimed delivery is "running", owned by
+ * this store handle (one per process) with a claim token, and its next_at is its lease's end.
+ * The owner renews the leases while it works (hk_store_delivery_extend); once a lease runs
+ * out (its owner crashed or hangs) the delivery is claimable again, by any instance. The
+ * finishing write checks that the claim is still the one it made, so a late finisher never
+ * overwrites the new owner's state.
  */
 #ifndef HOOKD_STORE_H
 #define HOOKD_STORE_H
@@ -54,6 +63,7 @@ typedef struct hk_commit {
 /* A delivery claimed by a worker. */
 typedef struct {
     int64_t id, event_id, applet_id;
+    int64_t claim;               /* the claim's token: the finishing write checks it */
     int tries;                   /* attempts already made in this round */
     char action[32];
 } hk_delivery;
@@ -75,6 +85,9 @@ typedef struct hk_finish {
     int64_t next_at_ms;
     int tries;
     int rc;                      /* out: HK_OK once durably recorded */
+    bool lost;                   /* out: the claim was no longer ours (its lease ran out and
+                                  * another worker took it over): the attempt is recorded,
+                                  * the delivery's state is left to its new owner */
     bool done;                   /* private */
     struct hk_finish *next;      /* private: the queue */
 } hk_finish;
@@ -103,19 +116,39 @@ typedef struct {
     int (*applet_delete)(void *db, int64_t id);
     int (*event_get)(void *db, int64_t id, hk_event **out);
     int (*events_json)(void *db, const hk_event_query *q, json_t **out);
-    int (*delivery_claim)(void *db, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms);
-    int (*delivery_finish)(void *db, const hk_delivery *d, const hk_attempt *a,
-                           const char *state, int64_t next_at_ms, int tries);
+    /* claims up to max due deliveries (pending and due, or running with an expired lease)
+     * for owner with token claim, lease until lease_until_ms: their count, or HK_E_STORE */
+    int (*delivery_claim)(void *db, int64_t now_ms, int64_t lease_until_ms, int64_t owner,
+                          int64_t claim, hk_delivery *out, int max, int64_t *next_due_ms);
+    int (*delivery_finish)(void *db, hk_finish *f);
+    int (*delivery_extend)(void *db, int64_t owner, int64_t lease_until_ms, int64_t now_ms);
+    int (*delivery_release)(void *db, const hk_delivery *d, int64_t now_ms);
     int (*delivery_retry)(void *db, int64_t id, int64_t now_ms);
     int (*delivery_recover)(void *db, int64_t now_ms, int *n);
+    /* sessions by id (the hash of the cookie's token: the store never holds a usable one) */
+    int (*session_put)(void *db, const char *id, const char *csrf, int64_t now_ms,
+                       int64_t idle_ms);
+    int (*session_get)(void *db, const char *id, int64_t now_ms, int64_t idle_ms, char *csrf,
+                       size_t csrfcap);
+    int (*session_delete)(void *db, const char *id, const char *keep);
+    /* wake(arg) when another process may have added due work (NULL: only this process
+     * adds work, as with SQLite's one server per data folder) */
+    int (*watch)(void *db, void (*wake)(void *), void *arg);
     int (*delivery_counts)(void *db, int64_t *pending, int64_t *running, int64_t *failed);
     int (*prune)(void *db, int64_t before_s, int64_t *deleted);
 } hk_store_ops;
 
 extern const hk_store_ops hk_store_sqlite;
+extern const hk_store_ops hk_store_pg;
 
-/* Opens the store in a data folder ("DIR" or "sqlite:DIR"); NULL with a message in err. */
+/* Opens the store: a data folder ("DIR" or "sqlite:DIR") or a PostgreSQL database
+ * ("postgresql://..." or "postgres://...", libpq's URI), creating or migrating its tables;
+ * NULL with a message in err. */
 hk_store *hk_store_open(const char *where, char *err, size_t errcap);
+/* true when where names a PostgreSQL database rather than a data folder */
+bool hk_store_is_url(const char *where);
+/* where, fit for a log: a URI without its password (nor its query, which may hold one) */
+void hk_store_redact(const char *where, char *out, size_t cap);
 /* Starts the group-commit writer (the CLI subcommands do not need it). */
 int hk_store_start(hk_store *s);
 /* Queues an event for the next group commit; done() follows from the writer thread.
@@ -143,20 +176,45 @@ int hk_store_event_get(hk_store *s, int64_t id, hk_event **out);
 /* {"events":[{... "deliveries":[{... "attempts":[...]}]}]} newest first */
 int hk_store_events_json(hk_store *s, const hk_event_query *q, json_t **out);
 
-/* Marks the most overdue pending delivery "running" and returns 1 with d filled; 0 when
- * none is due (*next_due_ms: the earliest pending one, or 0 when none). */
-int hk_store_delivery_claim(hk_store *s, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms);
+/* The backend's name: "sqlite" or "postgresql". */
+const char *hk_store_kind(hk_store *s);
+/* Claims up to max due deliveries (the most overdue first; a running one whose lease ran out
+ * counts as due) with a lease of lease_ms, in one transaction: their count (0 when none is
+ * due: *next_due_ms is then the earliest next_at of a pending or running one, or 0), or
+ * HK_E_STORE. */
+int hk_store_delivery_claim(hk_store *s, int64_t now_ms, int64_t lease_ms, hk_delivery *out,
+                            int max, int64_t *next_due_ms);
 /* Records an attempt and moves the delivery to state ("done", "pending" at next_at_ms,
- * "failed"), with tries attempts made in this round and d->action as the action that ran. */
+ * "failed"), with tries attempts made in this round and d->action as the action that ran;
+ * only while the claim d->claim is still the delivery's (else *lost, when not NULL, is set:
+ * the attempt is recorded, the state is the new owner's). */
 int hk_store_delivery_finish(hk_store *s, const hk_delivery *d, const hk_attempt *a,
-                             const char *state, int64_t next_at_ms, int tries);
+                             const char *state, int64_t next_at_ms, int tries, bool *lost);
+/* Renews the leases of every delivery this store handle has claimed and not finished. */
+int hk_store_delivery_extend(hk_store *s, int64_t lease_ms);
+/* A claimed delivery that was not started goes back to pending, due now. */
+int hk_store_delivery_release(hk_store *s, const hk_delivery *d);
 /* A failed delivery back to pending, due now, with a fresh round of attempts. */
 int hk_store_delivery_retry(hk_store *s, int64_t id);
-/* At start: deliveries left "running" by a stop or a crash go back to pending. */
+/* At start, with SQLite (one server per data folder): deliveries left "running" by a stop or
+ * a crash go back to pending at once. With PostgreSQL other instances may be running them:
+ * nothing is done (*n = 0) and their leases decide. */
 int hk_store_delivery_recover(hk_store *s, int *n);
+/* Calls wake(arg) (from a thread of the store) when another instance may have added due
+ * work; a no-op for SQLite. */
+int hk_store_watch(hk_store *s, void (*wake)(void *), void *arg);
 int hk_store_delivery_counts(hk_store *s, int64_t *pending, int64_t *running, int64_t *failed);
 /* Deletes events that occurred before before_s and have no delivery left to do. */
 int hk_store_prune(hk_store *s, int64_t before_s, int64_t *deleted);
+
+/* Admin sessions, by id (see auth.c: a hash of the cookie's token). put: a new one (and the
+ * clean-up of those idle for idle_ms); get: HK_OK with its CSRF token, touching it (at most
+ * once a minute, to spare writes), HK_E_NOTFOUND when missing or idle for idle_ms; delete:
+ * id's, or every one but keep's (keep may be NULL) when id is NULL. */
+int hk_store_session_put(hk_store *s, const char *id, const char *csrf, int64_t idle_ms);
+int hk_store_session_get(hk_store *s, const char *id, int64_t idle_ms, char *csrf,
+                         size_t csrfcap);
+int hk_store_session_delete(hk_store *s, const char *id, const char *keep);
 
 int64_t hk_now_ms(void);
 

@@ -5,9 +5,9 @@
  * only reads (the API's lists, the workers' event and applet look-ups), each behind its own
  * mutex; WAL lets the reader run while the writer commits. synchronous=FULL: a COMMIT returns
  * after the WAL is fsync'ed, so a stored event survives a crash or a power cut. Only the
- * "running" mark of a claimed delivery is written without a sync (losing it is harmless: a
- * restart turns running deliveries back to pending anyway); the next synced commit makes it
- * durable too.
+ * claim of a batch of deliveries is written without a sync (losing it is harmless: a restart
+ * turns running deliveries back to pending anyway); the next synced commit makes it durable
+ * too.
  */
 #define _GNU_SOURCE
 #include "store.h"
@@ -23,9 +23,12 @@
 
 #include "log.h"
 
-#define SCHEMA_VERSION 1
-
-static const char schema[] =
+/* Versioned migrations, applied in order at open inside one BEGIN IMMEDIATE transaction (so
+ * that two processes opening the same new file do not both apply them); each applied one is a
+ * row of schema_version. PRAGMA user_version follows the newest, so that an older hookd that
+ * only knows user_version refuses a newer file instead of misusing it. */
+static const char *const migrations[] = {
+    /* 1: the first schema */
     "CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE applets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " event TEXT NOT NULL, action TEXT NOT NULL, fields TEXT NOT NULL,"
@@ -46,7 +49,17 @@ static const char schema[] =
     " delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,"
     " started_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL, status TEXT NOT NULL,"
     " result TEXT NOT NULL);"
-    "CREATE INDEX attempts_by_delivery ON attempts(delivery_id);";
+    "CREATE INDEX attempts_by_delivery ON attempts(delivery_id);",
+    /* 2: claims with a lease (a running delivery's next_at is its lease's end), admin
+     * sessions in the store */
+    "ALTER TABLE deliveries ADD COLUMN owner INTEGER;"
+    "ALTER TABLE deliveries ADD COLUMN claim INTEGER;"
+    "CREATE INDEX deliveries_due ON deliveries(next_at, id)"
+    " WHERE state IN ('pending', 'running');"
+    "CREATE TABLE sessions(id TEXT PRIMARY KEY, csrf TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL) WITHOUT ROWID;",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 typedef struct {
     sqlite3 *w, *r;
@@ -56,7 +69,7 @@ typedef struct {
     /* the attempts' statements (delivery_finish and the group commit), prepared once */
     sqlite3_stmt *ins_attempt, *upd_deliv;
     /* the workers' claim, prepared once */
-    sqlite3_stmt *claim_sel, *claim_upd, *next_due, *sync_normal, *sync_full;
+    sqlite3_stmt *claim, *next_due, *sync_normal, *sync_full;
 } sq;
 
 static int fail(sqlite3 *c, const char *what)
@@ -108,8 +121,7 @@ static void sq_close(void *db)
     sqlite3_finalize(q->ins_deliv);
     sqlite3_finalize(q->ins_attempt);
     sqlite3_finalize(q->upd_deliv);
-    sqlite3_finalize(q->claim_sel);
-    sqlite3_finalize(q->claim_upd);
+    sqlite3_finalize(q->claim);
     sqlite3_finalize(q->next_due);
     sqlite3_finalize(q->sync_normal);
     sqlite3_finalize(q->sync_full);
@@ -118,6 +130,72 @@ static void sq_close(void *db)
     pthread_mutex_destroy(&q->wmu);
     pthread_mutex_destroy(&q->rmu);
     free(q);
+}
+
+/* The schema's version: the newest row of schema_version, or for a file made before that table
+ * existed, PRAGMA user_version (0: a new file). */
+static int schema_version(sqlite3 *w)
+{
+    sqlite3_stmt *st = prep(w, "SELECT count(*) FROM sqlite_master WHERE name = 'schema_version'");
+    int version = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
+        bool table = sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+        st = prep(w, table ? "SELECT coalesce(max(version), 0) FROM schema_version"
+                           : "PRAGMA user_version");
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return version;
+}
+
+static int migrate(sqlite3 *w, const char *path, char *err, size_t errcap)
+{
+    if (exec(w, "BEGIN IMMEDIATE") != HK_OK) {
+        snprintf(err, errcap, "cannot lock %s to check its schema: %s", path, sqlite3_errmsg(w));
+        return HK_E_STORE;
+    }
+    int version = schema_version(w);
+    if (version < 0 || version > SCHEMA_VERSION) {
+        if (version < 0)
+            snprintf(err, errcap, "cannot read the schema version of %s: %s", path,
+                     sqlite3_errmsg(w));
+        else
+            snprintf(err, errcap, "%s has schema version %d; this hookd knows versions up to %d",
+                     path, version, SCHEMA_VERSION);
+        rollback(w);
+        return HK_E_STORE;
+    }
+    int rc = exec(w, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY,"
+                     " applied_ms INTEGER NOT NULL)");
+    for (int v = version + 1; rc == HK_OK && v <= SCHEMA_VERSION; v++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO schema_version VALUES(%d, %lld); PRAGMA user_version=%d;", v,
+                 (long long)hk_now_ms(), v);
+        rc = exec(w, migrations[v - 1]);
+        if (rc == HK_OK)
+            rc = exec(w, sql);
+        if (rc == HK_OK && v > 1)
+            hk_log("store: %s: schema migrated to version %d", path, v);
+    }
+    if (rc == HK_OK && version >= 1 && version < SCHEMA_VERSION) {
+        /* a file from before schema_version: record the versions it had */
+        for (int v = 1; rc == HK_OK && v <= version; v++) {
+            char sql[120];
+            snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO schema_version VALUES(%d, 0)", v);
+            rc = exec(w, sql);
+        }
+    }
+    if (rc == HK_OK)
+        rc = exec(w, "COMMIT");
+    if (rc != HK_OK) {
+        snprintf(err, errcap, "cannot migrate %s to schema version %d: %s", path,
+                 SCHEMA_VERSION, sqlite3_errmsg(w));
+        rollback(w);
+    }
+    return rc;
 }
 
 static void *sq_open(const char *dir, char *err, size_t errcap)
@@ -143,31 +221,12 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
         return NULL;
     }
     sqlite3_busy_timeout(q->w, 5000);
-    sqlite3_stmt *st = NULL;
-    int version = -1;
-    if (exec(q->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
-        !(st = prep(q->w, "PRAGMA user_version")) || sqlite3_step(st) != SQLITE_ROW) {
+    if (exec(q->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")) {
         snprintf(err, errcap, "cannot set up %s: %s", path, sqlite3_errmsg(q->w));
-        sqlite3_finalize(st);
         sq_close(q);
         return NULL;
     }
-    version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version == 0) {
-        char sql[sizeof schema + 64];
-        snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;%sPRAGMA user_version=%d;COMMIT;", schema,
-                 SCHEMA_VERSION);
-        if (exec(q->w, sql) != HK_OK) {
-            rollback(q->w);
-            snprintf(err, errcap, "cannot create the tables in %s: %s", path,
-                     sqlite3_errmsg(q->w));
-            sq_close(q);
-            return NULL;
-        }
-    } else if (version != SCHEMA_VERSION) {
-        snprintf(err, errcap, "%s has schema version %d; this hookd knows version %d", path,
-                 version, SCHEMA_VERSION);
+    if (migrate(q->w, path, err, errcap) != HK_OK) {
         sq_close(q);
         return NULL;
     }
@@ -193,18 +252,20 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
                           " result) VALUES(?, ?, ?, ?, ?)");
     q->upd_deliv = prep(q->w,
                         "UPDATE deliveries SET state = ?, tries = ?, next_at = ?, updated_ms = ?,"
-                        " last_result = ?, action = ? WHERE id = ?");
-    q->claim_sel = prep(q->w,
-                        "SELECT id, event_id, applet_id, action, tries FROM deliveries"
-                        " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id"
-                        " LIMIT 1");
-    q->claim_upd =
-        prep(q->w, "UPDATE deliveries SET state = 'running', updated_ms = ? WHERE id = ?");
-    q->next_due = prep(q->w, "SELECT min(next_at) FROM deliveries WHERE state = 'pending'");
+                        " last_result = ?, action = ?, owner = NULL, claim = NULL"
+                        " WHERE id = ? AND claim = ? AND state = 'running'");
+    q->claim = prep(q->w,
+                    "UPDATE deliveries SET state = 'running', owner = ?1, claim = ?2, next_at = ?3,"
+                    " updated_ms = ?4 WHERE id IN (SELECT id FROM deliveries"
+                    " WHERE state IN ('pending', 'running') AND next_at <= ?4"
+                    " ORDER BY next_at, id LIMIT ?5)"
+                    " RETURNING id, event_id, applet_id, action, tries");
+    q->next_due = prep(q->w, "SELECT min(next_at) FROM deliveries"
+                             " WHERE state IN ('pending', 'running')");
     q->sync_normal = prep(q->w, "PRAGMA synchronous=NORMAL");
     q->sync_full = prep(q->w, "PRAGMA synchronous=FULL");
     if (!q->idem || !q->ins_event || !q->ins_deliv || !q->ins_attempt || !q->upd_deliv ||
-        !q->claim_sel || !q->claim_upd || !q->next_due || !q->sync_normal || !q->sync_full) {
+        !q->claim || !q->next_due || !q->sync_normal || !q->sync_full) {
         snprintf(err, errcap, "cannot prepare statements on %s", path);
         sq_close(q);
         return NULL;
@@ -267,9 +328,10 @@ static int commit_one(sq *q, hk_commit *c, int64_t now_ms)
 }
 
 /* an attempt and its delivery's new state, inside the caller's transaction */
-static int record_attempt(sq *q, const hk_delivery *d, const hk_attempt *a, const char *state,
-                          int64_t next_at_ms, int tries)
+static int record_attempt(sq *q, hk_finish *f)
 {
+    const hk_delivery *d = f->d;
+    const hk_attempt *a = f->a;
     sqlite3_stmt *ia = q->ins_attempt, *ud = q->upd_deliv;
     sqlite3_reset(ia);
     sqlite3_reset(ud);
@@ -278,16 +340,19 @@ static int record_attempt(sq *q, const hk_delivery *d, const hk_attempt *a, cons
     sqlite3_bind_int64(ia, 3, a->duration_ms);
     sqlite3_bind_text(ia, 4, a->status, -1, SQLITE_STATIC);
     sqlite3_bind_text(ia, 5, a->result, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ud, 1, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(ud, 2, tries);
-    sqlite3_bind_int64(ud, 3, next_at_ms);
+    sqlite3_bind_text(ud, 1, f->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(ud, 2, f->tries);
+    sqlite3_bind_int64(ud, 3, f->next_at_ms);
     sqlite3_bind_int64(ud, 4, a->started_ms + a->duration_ms);
     sqlite3_bind_text(ud, 5, a->result, -1, SQLITE_STATIC);
     sqlite3_bind_text(ud, 6, d->action, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ud, 7, d->id);
+    sqlite3_bind_int64(ud, 8, d->claim);
     int rc = HK_OK;
     if (sqlite3_step(ia) != SQLITE_DONE || sqlite3_step(ud) != SQLITE_DONE)
         rc = fail(q->w, "record attempt");
+    else
+        f->lost = sqlite3_changes(q->w) == 0;
     sqlite3_reset(ia);
     sqlite3_reset(ud);
     sqlite3_clear_bindings(ia);   /* the bound strings are the caller's */
@@ -307,8 +372,7 @@ static int sq_commit_events(void *db, hk_commit **items, size_t n, hk_finish **f
         for (size_t i = 0; i < n && rc == HK_OK; i++)
             rc = commit_one(q, items[i], now_ms);
         for (size_t i = 0; i < nf && rc == HK_OK; i++)
-            rc = record_attempt(q, fins[i]->d, fins[i]->a, fins[i]->state, fins[i]->next_at_ms,
-                                fins[i]->tries);
+            rc = record_attempt(q, fins[i]);
         if (rc == HK_OK && exec(q->w, "COMMIT") != HK_OK)
             rc = HK_E_STORE;
     }
@@ -696,70 +760,110 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? HK_OK : HK_E_STORE;
 }
 
-static int sq_delivery_claim(void *db, int64_t now_ms, hk_delivery *d, int64_t *next_due_ms)
+/* One statement: the due deliveries become ours with a lease. Written without a sync (as a
+ * lost claim is harmless: after a crash recover() or the lease makes them due again); the
+ * next synced commit makes it durable too. */
+static int sq_delivery_claim(void *db, int64_t now_ms, int64_t lease_until_ms, int64_t owner,
+                             int64_t claim, hk_delivery *out, int max, int64_t *next_due_ms)
 {
     sq *q = db;
     *next_due_ms = 0;
     pthread_mutex_lock(&q->wmu);
-    int rc = HK_E_STORE;
-    sqlite3_stmt *st = q->claim_sel;
+    int n = 0, s;
+    sqlite3_stmt *st = q->claim;
+    if (step_done(q->sync_normal) != HK_OK)
+        fail(q->w, "PRAGMA synchronous=NORMAL");
     sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, now_ms);
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
+    sqlite3_bind_int64(st, 1, owner);
+    sqlite3_bind_int64(st, 2, claim);
+    sqlite3_bind_int64(st, 3, lease_until_ms);
+    sqlite3_bind_int64(st, 4, now_ms);
+    sqlite3_bind_int(st, 5, max);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n >= max)
+            continue;
+        hk_delivery *d = &out[n++];
         memset(d, 0, sizeof *d);
         d->id = sqlite3_column_int64(st, 0);
         d->event_id = sqlite3_column_int64(st, 1);
         d->applet_id = sqlite3_column_int64(st, 2);
         snprintf(d->action, sizeof d->action, "%s", (const char *)sqlite3_column_text(st, 3));
         d->tries = sqlite3_column_int(st, 4);
-        sqlite3_reset(st);
-        st = q->claim_upd;
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, now_ms);
-        sqlite3_bind_int64(st, 2, d->id);
-        if (step_done(q->sync_normal) != HK_OK)
-            fail(q->w, "PRAGMA synchronous=NORMAL");
-        rc = sqlite3_step(st) == SQLITE_DONE ? 1 : fail(q->w, "claim delivery");
-        sqlite3_reset(st);
-        if (step_done(q->sync_full) != HK_OK) {
-            /* never leave the writer below FULL: the events' commits rely on it */
-            fail(q->w, "PRAGMA synchronous=FULL");
-            exec(q->w, "PRAGMA synchronous=FULL");
-        }
-    } else if (s == SQLITE_DONE) {
-        sqlite3_reset(st);
+        d->claim = claim;
+    }
+    int rc = s == SQLITE_DONE ? n : fail(q->w, "claim deliveries");
+    sqlite3_reset(st);
+    if (step_done(q->sync_full) != HK_OK) {
+        /* never leave the writer below FULL: the events' commits rely on it */
+        fail(q->w, "PRAGMA synchronous=FULL");
+        exec(q->w, "PRAGMA synchronous=FULL");
+    }
+    if (rc == 0) {
         st = q->next_due;
         sqlite3_reset(st);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_step(st) == SQLITE_ROW)
             *next_due_ms = sqlite3_column_int64(st, 0);
-            rc = 0;
-        } else {
-            fail(q->w, "next due delivery");
-        }
-        sqlite3_reset(st);
-    } else {
-        fail(q->w, "find due delivery");
+        else
+            rc = fail(q->w, "next due delivery");
         sqlite3_reset(st);
     }
     pthread_mutex_unlock(&q->wmu);
     return rc;
 }
 
-static int sq_delivery_finish(void *db, const hk_delivery *d, const hk_attempt *a,
-                              const char *state, int64_t next_at_ms, int tries)
+static int sq_delivery_finish(void *db, hk_finish *f)
 {
     sq *q = db;
     pthread_mutex_lock(&q->wmu);
     int rc = exec(q->w, "BEGIN IMMEDIATE");
     if (rc == HK_OK)
-        rc = record_attempt(q, d, a, state, next_at_ms, tries);
+        rc = record_attempt(q, f);
     if (rc == HK_OK)
         rc = exec(q->w, "COMMIT");
     if (rc != HK_OK)
         rollback(q->w);
     pthread_mutex_unlock(&q->wmu);
     return rc;
+}
+
+/* a one-off write statement with int64 parameters; *changes when not NULL */
+static int write_ints(sq *q, const char *sql, const int64_t *v, int nv, int *changes,
+                      const char *what)
+{
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w, sql);
+    if (st) {
+        for (int i = 0; i < nv; i++)
+            sqlite3_bind_int64(st, i + 1, v[i]);
+        if (sqlite3_step(st) == SQLITE_DONE) {
+            rc = HK_OK;
+            if (changes)
+                *changes = sqlite3_changes(q->w);
+        } else {
+            rc = fail(q->w, what);
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+static int sq_delivery_extend(void *db, int64_t owner, int64_t lease_until_ms, int64_t now_ms)
+{
+    int64_t v[] = {lease_until_ms, owner};
+    (void)now_ms;
+    return write_ints(db, "UPDATE deliveries SET next_at = ?1 WHERE state = 'running'"
+                          " AND owner = ?2", v, 2, NULL, "renew leases");
+}
+
+static int sq_delivery_release(void *db, const hk_delivery *d, int64_t now_ms)
+{
+    int64_t v[] = {now_ms, d->id, d->claim};
+    return write_ints(db, "UPDATE deliveries SET state = 'pending', next_at = ?1, updated_ms = ?1,"
+                          " owner = NULL, claim = NULL"
+                          " WHERE id = ?2 AND claim = ?3 AND state = 'running'",
+                      v, 3, NULL, "release delivery");
 }
 
 static int sq_delivery_retry(void *db, int64_t id, int64_t now_ms)
@@ -769,7 +873,8 @@ static int sq_delivery_retry(void *db, int64_t id, int64_t now_ms)
     int rc = HK_E_STORE;
     sqlite3_stmt *st = prep(q->w,
                             "UPDATE deliveries SET state = 'pending', tries = 0, next_at = ?1,"
-                            " updated_ms = ?1 WHERE id = ?2 AND state = 'failed'");
+                            " updated_ms = ?1, owner = NULL, claim = NULL"
+                            " WHERE id = ?2 AND state = 'failed'");
     if (st) {
         sqlite3_bind_int64(st, 1, now_ms);
         sqlite3_bind_int64(st, 2, id);
@@ -798,8 +903,8 @@ static int sq_delivery_recover(void *db, int64_t now_ms, int *n)
     pthread_mutex_lock(&q->wmu);
     int rc = HK_E_STORE;
     sqlite3_stmt *st = prep(q->w,
-                            "UPDATE deliveries SET state = 'pending', updated_ms = ?"
-                            " WHERE state = 'running'");
+                            "UPDATE deliveries SET state = 'pending', updated_ms = ?1,"
+                            " next_at = ?1, owner = NULL, claim = NULL WHERE state = 'running'");
     if (st) {
         sqlite3_bind_int64(st, 1, now_ms);
         if (sqlite3_step(st) == SQLITE_DONE) {
@@ -874,6 +979,93 @@ static int sq_prune(void *db, int64_t before_s, int64_t *deleted)
     return rc;
 }
 
+/* ---- sessions ---- */
+
+static int sq_session_put(void *db, const char *id, const char *csrf, int64_t now_ms,
+                          int64_t idle_ms)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *del = prep(q->w, "DELETE FROM sessions WHERE last_ms < ?");
+    sqlite3_stmt *ins = prep(q->w, "INSERT OR REPLACE INTO sessions(id, csrf, created_ms, last_ms)"
+                                   " VALUES(?1, ?2, ?3, ?3)");
+    if (del && ins) {
+        sqlite3_bind_int64(del, 1, now_ms - idle_ms);
+        sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, csrf, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, now_ms);
+        rc = sqlite3_step(del) == SQLITE_DONE && sqlite3_step(ins) == SQLITE_DONE
+                 ? HK_OK
+                 : fail(q->w, "store session");
+    }
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
+#define SESSION_TOUCH_MS 60000
+
+static int sq_session_get(void *db, const char *id, int64_t now_ms, int64_t idle_ms, char *csrf,
+                          size_t csrfcap)
+{
+    sq *q = db;
+    int64_t last = 0;
+    pthread_mutex_lock(&q->rmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->r, "SELECT csrf, last_ms FROM sessions WHERE id = ?");
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW) {
+            last = sqlite3_column_int64(st, 1);
+            if (last < now_ms - idle_ms) {
+                rc = HK_E_NOTFOUND;
+            } else {
+                if (csrf)
+                    snprintf(csrf, csrfcap, "%s", (const char *)sqlite3_column_text(st, 0));
+                rc = HK_OK;
+            }
+        } else if (s == SQLITE_DONE) {
+            rc = HK_E_NOTFOUND;
+        } else {
+            fail(q->r, "read session");
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->rmu);
+    if (rc == HK_OK && now_ms - last > SESSION_TOUCH_MS) {
+        pthread_mutex_lock(&q->wmu);
+        st = prep(q->w, "UPDATE sessions SET last_ms = ? WHERE id = ?");
+        if (st) {
+            sqlite3_bind_int64(st, 1, now_ms);
+            sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                fail(q->w, "touch session");   /* the session still counts */
+            sqlite3_finalize(st);
+        }
+        pthread_mutex_unlock(&q->wmu);
+    }
+    return rc;
+}
+
+static int sq_session_delete(void *db, const char *id, const char *keep)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w, id ? "DELETE FROM sessions WHERE id = ?"
+                                     : "DELETE FROM sessions WHERE id IS NOT ?");
+    if (st) {
+        sqlite3_bind_text(st, 1, id ? id : keep, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? HK_OK : fail(q->w, "delete sessions");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
 const hk_store_ops hk_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -890,8 +1082,14 @@ const hk_store_ops hk_store_sqlite = {
     .events_json = sq_events_json,
     .delivery_claim = sq_delivery_claim,
     .delivery_finish = sq_delivery_finish,
+    .delivery_extend = sq_delivery_extend,
+    .delivery_release = sq_delivery_release,
     .delivery_retry = sq_delivery_retry,
     .delivery_recover = sq_delivery_recover,
     .delivery_counts = sq_delivery_counts,
     .prune = sq_prune,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_delete = sq_session_delete,
+    .watch = NULL,
 };

@@ -13,17 +13,32 @@
 #include "metrics.h"
 #include "secret.h"
 
+/* at most this many deliveries claimed at once (and queued here) */
+#define CLAIM_MAX 64
+
+/*
+ * The workers share one queue of claimed deliveries. When it is empty, one idle worker (at a
+ * time) claims a batch from the store in one transaction: as many as there are idle workers,
+ * plus one more round so that a worker finishing an action finds the next one ready. A worker
+ * that finds nothing due waits for a kick (a new event here, a NOTIFY from another instance
+ * through hk_store_watch), for the earliest next_at, or 5 s. The keeper thread renews the
+ * leases of what this process holds every lease/3.
+ */
 struct hk_workers {
     hk_store *store;
     unsigned n;
     unsigned max_attempts;
-    int64_t backoff_initial_ms, backoff_max_ms;
+    int64_t backoff_initial_ms, backoff_max_ms, lease_ms;
     pthread_mutex_t mu;
-    pthread_cond_t cv;         /* kicks and stop */
+    pthread_cond_t cv;         /* kicks, a claimed batch, and stop */
     pthread_cond_t done_cv;    /* a worker ended */
-    unsigned kicks, alive;
-    bool stopping;
+    pthread_cond_t keeper_cv;  /* stop, for the keeper */
+    unsigned kicks, alive, busy;
+    bool stopping, claiming, keeper_alive;
+    hk_delivery queue[CLAIM_MAX];
+    unsigned qhead, qlen;
     pthread_t *threads;
+    pthread_t keeper;
 };
 
 int64_t hk_backoff_ms(int tries, int64_t initial_ms, int64_t max_ms)
@@ -39,19 +54,6 @@ int64_t hk_backoff_ms(int tries, int64_t initial_ms, int64_t max_ms)
     return d - half + (half > 0 ? (int64_t)(r % (uint64_t)(half + 1)) : 0);
 }
 
-static void wait_until(hk_workers *w, int64_t wall_deadline_ms)
-{
-    int64_t wait = wall_deadline_ms - hk_now_ms();
-    if (wait <= 0)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ns = ts.tv_nsec + (wait % 1000) * 1000000;
-    ts.tv_sec += wait / 1000 + ns / 1000000000;
-    ts.tv_nsec = ns % 1000000000;
-    pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-}
-
 static bool stopping(hk_workers *w)
 {
     pthread_mutex_lock(&w->mu);
@@ -60,20 +62,36 @@ static bool stopping(hk_workers *w)
     return s;
 }
 
+static void wait_ms(hk_workers *w, pthread_cond_t *cv, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
+    ts.tv_sec += ms / 1000 + ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    pthread_cond_timedwait(cv, &w->mu, &ts);
+}
+
 /* Records the attempt; the store may be briefly unwritable, so try a few times. */
 static void finish(hk_workers *w, const hk_delivery *d, const hk_attempt *a, const char *state,
                    int64_t next_at, int tries)
 {
     for (int i = 0; i < 5; i++) {
-        if (hk_store_delivery_finish(w->store, d, a, state, next_at, tries) == HK_OK)
+        bool lost = false;
+        if (hk_store_delivery_finish(w->store, d, a, state, next_at, tries, &lost) == HK_OK) {
+            if (lost)
+                hk_log("delivery %lld: its lease ran out while it ran and another worker took it"
+                       " over; this attempt is recorded, its state is the new worker's",
+                       (long long)d->id);
             return;
+        }
         if (stopping(w))
             break;
         struct timespec ts = {1, 0};
         nanosleep(&ts, NULL);
     }
-    hk_log("delivery %lld: cannot record its attempt; it runs again after a restart",
-           (long long)d->id);
+    hk_log("delivery %lld: cannot record its attempt; it runs again once its lease runs out "
+           "(or after a restart)", (long long)d->id);
 }
 
 static void run_delivery(hk_workers *w, const hk_delivery *d)
@@ -149,33 +167,84 @@ static void run_delivery(hk_workers *w, const hk_delivery *d)
 static void *worker_main(void *arg)
 {
     hk_workers *w = arg;
-    for (;;) {
-        if (stopping(w))
-            break;
-        hk_delivery d;
-        int64_t next_due = 0, now = hk_now_ms();
-        int rc = hk_store_delivery_claim(w->store, now, &d, &next_due);
-        if (rc == 1) {
-            hk_workers_kick(w);   /* there may be more: let another worker look */
+    pthread_mutex_lock(&w->mu);
+    while (!w->stopping) {
+        if (w->qlen > 0) {
+            hk_delivery d = w->queue[w->qhead];
+            w->qhead = (w->qhead + 1) % CLAIM_MAX;
+            w->qlen--;
+            w->busy++;
+            pthread_mutex_unlock(&w->mu);
             run_delivery(w, &d);
+            pthread_mutex_lock(&w->mu);
+            w->busy--;
             continue;
         }
+        if (w->claiming) {
+            /* another worker is claiming: its batch, a kick or stop wakes this one */
+            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
+        }
+        w->claiming = true;
+        w->kicks = 0;   /* this claim sees everything committed before it */
+        int want = (int)(2 * w->n - w->busy);
+        if (want > CLAIM_MAX)
+            want = CLAIM_MAX;
+        if (want < 1)
+            want = 1;
+        pthread_mutex_unlock(&w->mu);
+        hk_delivery got[CLAIM_MAX];
+        int64_t next_due = 0, now = hk_now_ms();
+        int rc = hk_store_delivery_claim(w->store, now, w->lease_ms, got, want, &next_due);
         pthread_mutex_lock(&w->mu);
+        w->claiming = false;
+        if (rc > 0) {
+            for (int i = 0; i < rc; i++)
+                w->queue[(w->qhead + w->qlen++) % CLAIM_MAX] = got[i];
+            pthread_cond_broadcast(&w->cv);
+            continue;
+        }
+        pthread_cond_signal(&w->cv);   /* a worker waiting on this claim may claim next */
         if (w->kicks == 0 && !w->stopping) {
             int64_t deadline = now + (rc == 0 ? 5000 : 1000);
             if (rc == 0 && next_due > 0 && next_due < deadline)
                 deadline = next_due;
-            wait_until(w, deadline);
+            int64_t wait = deadline - hk_now_ms();
+            if (wait > 0)
+                wait_ms(w, &w->cv, wait);
         }
-        if (w->kicks > 0)
-            w->kicks--;
-        pthread_mutex_unlock(&w->mu);
     }
-    pthread_mutex_lock(&w->mu);
     w->alive--;
     pthread_cond_broadcast(&w->done_cv);
+    pthread_cond_broadcast(&w->keeper_cv);
     pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+/* Renews the leases of the deliveries this process holds, so that no other instance takes
+ * over a delivery whose action is merely slow. */
+static void *keeper_main(void *arg)
+{
+    hk_workers *w = arg;
+    pthread_mutex_lock(&w->mu);
+    /* on after stop while deliveries still run: hk_workers_stop may give up waiting for them */
+    while (!w->stopping || w->busy > 0) {
+        wait_ms(w, &w->keeper_cv, w->lease_ms / 3);
+        if (w->busy + w->qlen == 0)
+            continue;
+        pthread_mutex_unlock(&w->mu);
+        if (hk_store_delivery_extend(w->store, w->lease_ms) != HK_OK)
+            hk_log("cannot renew the leases of running deliveries; another instance may run "
+                   "them again once they run out");
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void wake(void *arg)
+{
+    hk_workers_kick(arg);
 }
 
 hk_workers *hk_workers_start(hk_store *s, const hk_config *cfg)
@@ -188,6 +257,7 @@ hk_workers *hk_workers_start(hk_store *s, const hk_config *cfg)
     w->max_attempts = cfg->max_attempts;
     w->backoff_initial_ms = cfg->backoff_initial_ms;
     w->backoff_max_ms = cfg->backoff_max_ms;
+    w->lease_ms = (int64_t)(cfg->lease_s ? cfg->lease_s : 30) * 1000;
     w->threads = calloc(w->n, sizeof *w->threads);
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
@@ -195,6 +265,7 @@ hk_workers *hk_workers_start(hk_store *s, const hk_config *cfg)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&w->cv, &ca);
     pthread_cond_init(&w->done_cv, &ca);
+    pthread_cond_init(&w->keeper_cv, &ca);
     pthread_condattr_destroy(&ca);
     if (!w->threads) {
         free(w);
@@ -213,6 +284,13 @@ hk_workers *hk_workers_start(hk_store *s, const hk_config *cfg)
             break;
         }
     }
+    if (pthread_create(&w->keeper, NULL, keeper_main, w) == 0)
+        w->keeper_alive = true;
+    else
+        hk_log("cannot start the lease keeper: deliveries longer than %lld s may run twice",
+               (long long)(w->lease_ms / 1000));
+    if (hk_store_watch(s, wake, w) != HK_OK)
+        hk_log("cannot watch the store for new work: workers look every 5 s");
     return w;
 }
 
@@ -227,12 +305,26 @@ void hk_workers_kick(hk_workers *w)
 
 bool hk_workers_stop(hk_workers *w, unsigned timeout_s)
 {
+    hk_store_watch(w->store, NULL, NULL);   /* no wake() after this */
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += timeout_s;
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
     pthread_cond_broadcast(&w->cv);
+    pthread_cond_broadcast(&w->keeper_cv);
+    /* claimed but not started: back to pending now, for another instance or the next start */
+    hk_delivery left[CLAIM_MAX];
+    unsigned nleft = 0;
+    while (w->qlen > 0) {
+        left[nleft++] = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % CLAIM_MAX;
+        w->qlen--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < nleft; i++)
+        hk_store_delivery_release(w->store, &left[i]);
+    pthread_mutex_lock(&w->mu);
     while (w->alive > 0) {
         if (pthread_cond_timedwait(&w->done_cv, &w->mu, &ts) != 0)
             break;
@@ -240,11 +332,14 @@ bool hk_workers_stop(hk_workers *w, unsigned timeout_s)
     bool all = w->alive == 0;
     pthread_mutex_unlock(&w->mu);
     if (!all)
-        return false;
+        return false;   /* the keeper goes on renewing the leases of those still running */
     for (unsigned i = 0; i < w->n; i++)
         pthread_join(w->threads[i], NULL);
+    if (w->keeper_alive)
+        pthread_join(w->keeper, NULL);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->done_cv);
+    pthread_cond_destroy(&w->keeper_cv);
     pthread_mutex_destroy(&w->mu);
     free(w->threads);
     free(w);

@@ -3,6 +3,8 @@
 HOOKD          the hookd binary (set by CTest; defaults to build/main/hookd/hookd)
 HOOKD_WRAPPER  a command to run hookd under, e.g. "valgrind --error-exitcode=99 -q"
 HOOKD_SANITIZED=1 when HOOKD is an ASan/UBSan build (longer timeouts)
+HOOKD_TEST_STORE=postgresql://...  run every hookd on PostgreSQL: each Hookd gets a new
+               database on that server (pg_harness.py starts one and sets this)
 
 Every test that starts hookd through Hookd gets, when it stops it, a check that hookd exited
 0 and that no sanitizer or valgrind report is in its log.
@@ -27,6 +29,9 @@ HOOKD = os.environ.get("HOOKD") or os.path.join(ROOT, "build", "main", "hookd", 
 WRAPPER = shlex.split(os.environ.get("HOOKD_WRAPPER", ""))
 SLOW = 4 if (WRAPPER or os.environ.get("HOOKD_SANITIZED")) else 1
 PASSWORD = "test-password-1"
+STORE = os.environ.get("HOOKD_TEST_STORE", "")
+PG = STORE.startswith("postgres")
+_stores = {}   # data folder -> its PostgreSQL database, so that Hookd(data=...) shares it
 
 CURL_LINE_BODY = '{"value1":"micropython1"}'
 
@@ -34,9 +39,16 @@ CURL_LINE_BODY = '{"value1":"micropython1"}'
 class Hookd:
     """One hookd process. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, config=None, data=None, password=PASSWORD, args=()):
+    def __init__(self, config=None, data=None, password=PASSWORD, args=(), store=None):
         self.tmp = tempfile.mkdtemp(prefix="hookd-test-")
         self.data = data or os.path.join(self.tmp, "data")
+        # --store URL instead of --data DIR (PostgreSQL): given, or one per data folder
+        self.store = store
+        if not store and PG:
+            if self.data not in _stores:
+                from pg_harness import new_database
+                _stores[self.data] = new_database(STORE)
+            self.store = _stores[self.data]
         self.config = dict(config or {})
         if password is not None:
             self.config.setdefault("admin_password", password)
@@ -53,8 +65,8 @@ class Hookd:
         cfg = os.path.join(self.tmp, "config.json")
         with open(cfg, "w") as f:
             json.dump(self.config, f)
-        cmd = WRAPPER + [HOOKD, "--data", self.data, "--listen", "127.0.0.1:0",
-                         "--config", cfg] + self.args
+        cmd = WRAPPER + [HOOKD] + self.where() + ["--listen", "127.0.0.1:0",
+                                                  "--config", cfg] + self.args
         self.lines = []
         self.port = None
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -78,6 +90,9 @@ class Hookd:
             self.reader.join(5)
             raise AssertionError("hookd did not start:\n" + self.log())
         return self
+
+    def where(self):
+        return ["--store", self.store] if self.store else ["--data", self.data]
 
     def log(self):
         return "\n".join(self.lines)
@@ -155,7 +170,7 @@ class Hookd:
             c.close()
 
     def cli(self, *args, input=None):
-        r = subprocess.run(WRAPPER + [HOOKD] + list(args) + ["--data", self.data],
+        r = subprocess.run(WRAPPER + [HOOKD] + list(args) + self.where(),
                            input=input, capture_output=True, text=True, timeout=60 * SLOW)
         return r
 

@@ -192,7 +192,7 @@ class Password(unittest.TestCase):
                           r"(\S{16})\n" % h.port, h.log())
             self.assertTrue(m, h.log())
             pw = m.group(1)
-            self.assertIn("hookd password --data", h.log())
+            self.assertIn("hookd password %s" % h.where()[0], h.log())
             self.assertEqual(h.login(pw)[0], 200)
             h.restart()
             self.assertNotIn("first start", h.log())
@@ -220,6 +220,35 @@ class Password(unittest.TestCase):
             self.assertEqual(h.api("GET", "/api/applets")[0], 200)   # this session stays
             self.assertEqual(h.login(PASSWORD)[0], 401)
             self.assertEqual(h.login("0123456789")[0], 200)
+
+
+class Sessions(unittest.TestCase):
+    def test_login_kept_across_a_restart_and_ended_by_a_new_password(self):
+        # sessions live in the store: a restart (or another instance on the same store) keeps
+        # the login; a password set with the CLI ends it
+        h = Hookd()
+        try:
+            h.start()
+            self.assertEqual(h.login()[0], 200)
+            self.assertEqual(h.api("GET", "/api/applets")[0], 200)
+            cookie, csrf = h.cookie, h.csrf
+            h.restart()
+            h.cookie, h.csrf = cookie, csrf
+            self.assertEqual(h.api("GET", "/api/applets")[0], 200)
+            st, _ = h.api("POST", "/api/applets", {"name": "kept", "event": "e",
+                                                   "action": "file",
+                                                   "fields": {"path": "/tmp/kept"}})
+            self.assertEqual(st, 201)   # the CSRF token came along too
+            self.assertEqual(h.api("POST", "/api/logout")[0], 204)
+            self.assertEqual(h.api("GET", "/api/applets")[0], 401)
+            self.assertEqual(h.login()[0], 200)
+            cookie = h.cookie
+            r = h.cli("password", input="another-password\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(h.api("GET", "/api/applets")[0], 401)
+            h.stop()
+        finally:
+            h.cleanup()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import SLOW, Hookd  # noqa: E402
+from hookd_harness import PG, SLOW, Hookd  # noqa: E402
 
 FAST = {"workers": 2, "backoff_initial_ms": 200, "backoff_max_ms": 1000, "max_attempts": 3}
 
@@ -133,7 +133,9 @@ class Deliveries(unittest.TestCase):
         h = Hookd()
         runs = os.path.join(h.tmp, "runs")
         h.config = {"admin_password": "test-password-1",
-                    "deliveries": dict(FAST, shutdown_timeout_s=0), "applets": [
+                    # a short lease: on PostgreSQL the next start takes the interrupted
+                    # delivery over when its lease runs out (other instances may hold theirs)
+                    "deliveries": dict(FAST, shutdown_timeout_s=0, lease_s=2), "applets": [
                         {"name": "long", "event": "long", "action": "command",
                          "fields": {"argv": ["sh", "-c", "echo x >> %s; sleep 2" % runs]}}]}
         try:
@@ -144,7 +146,8 @@ class Deliveries(unittest.TestCase):
             self.assertEqual(h.stop(signal.SIGTERM), 0)
             self.assertIn("will run again at the next start", h.log())
             h.start()
-            self.assertIn("1 deliveries to resume, some interrupted", h.log())
+            if not PG:   # SQLite: one server per data folder, so it is taken back at once
+                self.assertIn("1 deliveries to resume, some interrupted", h.log())
             d = h.wait_delivery(lambda d: d["state"] == "done")
             self.assertEqual(len(d["attempts"]), 1)
             with open(runs) as f:

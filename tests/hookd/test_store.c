@@ -1,7 +1,13 @@
 /*
- * test_store.c - the store (store.h, SQLite backend) without the server: group commit,
- * idempotency keys, deliveries for matching enabled applets only, claim / finish / retry /
- * recover, the events list, retention pruning, settings. Exits non-zero when a check fails.
+ * test_store.c - the store (store.h) without the server: group commit, idempotency keys,
+ * deliveries for matching enabled applets only, batch claims with a lease / take-over /
+ * renewal / release / finish / retry / recover, the events list, retention pruning, settings,
+ * sessions; and two store handles (two instances) on one store: one idempotency key submitted
+ * through both is stored once, and concurrent claimers never get the same delivery.
+ *
+ * The store: a new SQLite data folder, or with HOOKD_TEST_STORE=postgresql://... (an empty
+ * database: tests/hookd/pg_run.py makes one) that PostgreSQL database.
+ * Exits non-zero when a check fails.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -54,6 +60,109 @@ static void commit_all(hk_store *s, hk_commit *cs, int n)
     pthread_mutex_unlock(&mu);
 }
 
+#define LEASE 30000
+
+/* Claims and finishes everything due through one store handle (a thread per "instance"). */
+typedef struct {
+    hk_store *s;
+    int64_t ids[512];
+    int n, batches;
+} drainer;
+
+static void *drain(void *arg)
+{
+    drainer *dr = arg;
+    hk_delivery ds[7];
+    int64_t next;
+    int got;
+    while ((got = hk_store_delivery_claim(dr->s, hk_now_ms(), LEASE, ds, 7, &next)) > 0) {
+        dr->batches++;
+        for (int i = 0; i < got; i++) {
+            if (dr->n < 512)
+                dr->ids[dr->n++] = ds[i].id;
+            hk_attempt at = {.started_ms = hk_now_ms(), .status = "ok", .result = "ok"};
+            bool lost = true;
+            CHECK(hk_store_delivery_finish(dr->s, &ds[i], &at, "done", 0, 1, &lost) == HK_OK &&
+                      !lost, "finish %lld", (long long)ds[i].id);
+        }
+    }
+    CHECK(got == 0, "claim: %d", got);
+    return NULL;
+}
+
+static void two_instances(const char *where, int64_t now)
+{
+    char err[256];
+    hk_store *a = hk_store_open(where, err, sizeof err);
+    hk_store *b = hk_store_open(where, err, sizeof err);
+    CHECK(a && b, "open twice: %s", err);
+    if (!a || !b)
+        return;
+    hk_store_start(a);
+    hk_store_start(b);
+    /* the same idempotency key through both handles at once: stored once */
+    enum { K = 20 };
+    hk_commit ca[K], cb[K];
+    hk_event *ea[K], *eb[K];
+    memset(ca, 0, sizeof ca);
+    memset(cb, 0, sizeof cb);
+    char keys[K][32];
+    pthread_mutex_lock(&mu);
+    done_count = 0;
+    pthread_mutex_unlock(&mu);
+    for (int i = 0; i < K; i++)
+        snprintf(keys[i], sizeof keys[i], "both-%d", i);
+    for (int i = 0; i < K; i++) {
+        ea[i] = event("press", "a", now);
+        eb[i] = event("press", "b", now);
+        ca[i] = (hk_commit){.event = ea[i], .idem_key = keys[i], .done = on_done};
+        cb[i] = (hk_commit){.event = eb[i], .idem_key = keys[K - 1 - i], .done = on_done};
+        hk_store_submit(a, &ca[i]);
+        hk_store_submit(b, &cb[i]);
+    }
+    pthread_mutex_lock(&mu);
+    while (done_count < 2 * K)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    int stored = 0, dups = 0, errors = 0;
+    for (int i = 0; i < K; i++) {
+        hk_commit *c2[2] = {&ca[i], &cb[K - 1 - i]};
+        int st = 0;
+        for (int j = 0; j < 2; j++) {
+            stored += c2[j]->status == HK_COMMIT_STORED;
+            dups += c2[j]->status == HK_COMMIT_DUPLICATE;
+            errors += c2[j]->status == HK_COMMIT_ERROR;
+            st += c2[j]->status == HK_COMMIT_STORED;
+        }
+        CHECK(st == 1 && c2[0]->event_id == c2[1]->event_id, "key %d stored %d times (%lld %lld)",
+              i, st, (long long)c2[0]->event_id, (long long)c2[1]->event_id);
+        hk_event_free(ea[i]);
+        hk_event_free(eb[i]);
+    }
+    CHECK(stored == K && dups == K && errors == 0, "stored %d duplicates %d errors %d", stored,
+          dups, errors);
+
+    /* concurrent claimers: every due delivery claimed once */
+    int64_t pending, running, failed;
+    hk_store_delivery_counts(a, &pending, &running, &failed);
+    drainer da = {.s = a}, db = {.s = b};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, drain, &da);
+    pthread_create(&tb, NULL, drain, &db);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    int twice = 0;
+    for (int i = 0; i < da.n; i++)
+        for (int j = 0; j < db.n; j++)
+            twice += da.ids[i] == db.ids[j];
+    CHECK(twice == 0, "%d deliveries claimed by both", twice);
+    CHECK(da.n + db.n == pending, "claimed %d + %d of %lld", da.n, db.n, (long long)pending);
+    printf("test_store: two instances: %d + %d deliveries claimed in %d + %d batches, "
+           "%d twice\n", da.n, db.n, da.batches, db.batches, twice);
+    hk_store_close(a);
+    hk_store_close(b);
+}
+
 static int64_t add_applet(hk_store *s, const char *name, const char *ev, bool enabled)
 {
     hk_applet a = {0};
@@ -72,12 +181,17 @@ int main(void)
 {
     char dir[] = "/tmp/hookd-test-store-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    const char *where = getenv("HOOKD_TEST_STORE");
+    if (!where || !*where)
+        where = dir;
     char err[256];
-    hk_store *s = hk_store_open(dir, err, sizeof err);
+    hk_store *s = hk_store_open(where, err, sizeof err);
     CHECK(s != NULL, "open: %s", err);
     if (!s)
         return 1;
     CHECK(hk_store_start(s) == HK_OK, "start");
+    bool sqlite = strcmp(hk_store_kind(s), "sqlite") == 0;
+    printf("test_store: on %s\n", hk_store_kind(s));
 
     /* settings */
     char *v = NULL;
@@ -141,39 +255,90 @@ int main(void)
     CHECK(hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK && pending == 30,
           "pending %lld", (long long)pending);
     int64_t t = hk_now_ms();
-    hk_delivery d;
-    CHECK(hk_store_delivery_claim(s, t, &d, &next) == 1, "claim");
+    hk_delivery ds[16], d;
+    bool lost = true;
+    CHECK(hk_store_delivery_claim(s, t, LEASE, ds, 1, &next) == 1, "claim one");
+    d = ds[0];
     CHECK((d.applet_id == a1 || d.applet_id == a2) && strcmp(d.action, "file") == 0 &&
-              d.tries == 0, "claimed %lld", (long long)d.id);
+              d.tries == 0 && d.claim != 0, "claimed %lld", (long long)d.id);
     hk_attempt at = {.started_ms = t, .duration_ms = 5, .status = "retry", .result = "down"};
-    CHECK(hk_store_delivery_finish(s, &d, &at, "pending", t + 60000, 1) == HK_OK, "finish");
-    /* drain the rest */
-    int claimed = 0;
+    CHECK(hk_store_delivery_finish(s, &d, &at, "pending", t + 60000, 1, &lost) == HK_OK && !lost,
+          "finish");
+    /* drain the rest, in batches */
+    int claimed = 0, nbatch = 0, n_got;
     hk_delivery last = d;
-    while (hk_store_delivery_claim(s, t, &d, &next) == 1) {
-        claimed++;
-        last = d;
-        at.status = "ok";
-        at.result = "fine";
-        CHECK(hk_store_delivery_finish(s, &d, &at, "done", t, 1) == HK_OK, "done");
+    while ((n_got = hk_store_delivery_claim(s, t, LEASE, ds, 8, &next)) > 0) {
+        CHECK(n_got <= 8, "a batch of %d", n_got);
+        nbatch++;
+        for (int i = 0; i < n_got; i++) {
+            claimed++;
+            last = ds[i];
+            at.status = "ok";
+            at.result = "fine";
+            CHECK(hk_store_delivery_finish(s, &ds[i], &at, "done", t, 1, &lost) == HK_OK && !lost,
+                  "done");
+        }
     }
-    CHECK(claimed == 29, "claimed %d", claimed);
+    CHECK(claimed == 29 && nbatch == 4, "claimed %d in %d batches", claimed, nbatch);
     CHECK(next == t + 60000, "the next due is the retry: %lld", (long long)(next - t));
-    CHECK(hk_store_delivery_claim(s, t + 60000, &d, &next) == 1 && d.tries == 1, "due later");
+    CHECK(hk_store_delivery_claim(s, t + 60000, LEASE, ds, 8, &next) == 1 && ds[0].tries == 1,
+          "due later");
+    d = ds[0];
     at.status = "fail";
     at.result = "gave up";
-    CHECK(hk_store_delivery_finish(s, &d, &at, "failed", t, 2) == HK_OK, "failed");
+    CHECK(hk_store_delivery_finish(s, &d, &at, "failed", t, 2, NULL) == HK_OK, "failed");
     CHECK(hk_store_delivery_retry(s, last.id) == HK_E_STATE, "done is not retried");
     CHECK(hk_store_delivery_retry(s, 123456) == HK_E_NOTFOUND, "missing");
     CHECK(hk_store_delivery_retry(s, d.id) == HK_OK, "retry");
-    CHECK(hk_store_delivery_claim(s, hk_now_ms(), &d, &next) == 1 && d.tries == 0,
+    t = hk_now_ms();
+    CHECK(hk_store_delivery_claim(s, t, 1000, ds, 8, &next) == 1 && ds[0].tries == 0,
           "a new round");
+    hk_delivery first = ds[0];
+    /* the lease: held until it runs out, then anyone's (an instance that died) */
+    CHECK(hk_store_delivery_claim(s, t + 500, 1000, ds, 8, &next) == 0 && next == t + 1000,
+          "held by its lease: next %lld", (long long)(next - t));
+    CHECK(hk_store_delivery_claim(s, t + 1001, 1000, ds, 8, &next) == 1 &&
+              ds[0].id == first.id && ds[0].claim != first.claim, "taken over after the lease");
+    at.status = "ok";
+    at.result = "late";
+    CHECK(hk_store_delivery_finish(s, &first, &at, "done", t, 1, &lost) == HK_OK && lost,
+          "the first owner's finish finds its claim lost");
+    CHECK(hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK && running == 1,
+          "still the new owner's: running %lld", (long long)running);
+    at.result = "retry later";
+    CHECK(hk_store_delivery_finish(s, &ds[0], &at, "pending", t, 0, &lost) == HK_OK && !lost,
+          "the new owner's finish counts");
+    /* renewal: a lease renewed does not run out */
+    t = hk_now_ms();
+    CHECK(hk_store_delivery_claim(s, t, 10, ds, 8, &next) == 1, "claim with a short lease");
+    CHECK(hk_store_delivery_extend(s, 60000) == HK_OK, "renew");
+    CHECK(hk_store_delivery_claim(s, t + 1000, 1000, ds + 1, 8, &next) == 0, "renewed");
+    /* release: back to pending, due now */
+    CHECK(hk_store_delivery_release(s, &ds[0]) == HK_OK, "release");
+    CHECK(hk_store_delivery_claim(s, hk_now_ms(), LEASE, ds, 8, &next) == 1, "claimable again");
     int recovered;
-    CHECK(hk_store_delivery_recover(s, &recovered) == HK_OK && recovered == 1, "recover %d",
-          recovered);
+    CHECK(hk_store_delivery_recover(s, &recovered) == HK_OK && recovered == (sqlite ? 1 : 0),
+          "recover %d", recovered);
+    if (!sqlite)   /* PostgreSQL leaves it to the lease: give it back instead */
+        CHECK(hk_store_delivery_release(s, &ds[0]) == HK_OK, "release");
     CHECK(hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK && pending == 1 &&
               running == 0 && failed == 0, "counts %lld %lld %lld", (long long)pending,
           (long long)running, (long long)failed);
+
+    /* sessions */
+    char csrf[64] = "";
+    CHECK(hk_store_session_put(s, "s1", "csrf-1", 3600000) == HK_OK, "session");
+    CHECK(hk_store_session_put(s, "s2", "csrf-2", 3600000) == HK_OK, "session 2");
+    CHECK(hk_store_session_get(s, "s1", 3600000, csrf, sizeof csrf) == HK_OK &&
+              strcmp(csrf, "csrf-1") == 0, "got %s", csrf);
+    CHECK(hk_store_session_get(s, "nope", 3600000, csrf, sizeof csrf) == HK_E_NOTFOUND, "none");
+    usleep(20000);
+    CHECK(hk_store_session_get(s, "s1", 5, csrf, sizeof csrf) == HK_E_NOTFOUND, "idle too long");
+    CHECK(hk_store_session_delete(s, NULL, "s2") == HK_OK &&
+              hk_store_session_get(s, "s1", 3600000, NULL, 0) == HK_E_NOTFOUND &&
+              hk_store_session_get(s, "s2", 3600000, NULL, 0) == HK_OK, "all but s2 ended");
+    CHECK(hk_store_session_delete(s, "s2", NULL) == HK_OK &&
+              hk_store_session_get(s, "s2", 3600000, NULL, 0) == HK_E_NOTFOUND, "logout");
 
     /* the events list */
     hk_event_query q = {.limit = 5, .event = "press"};
@@ -212,11 +377,13 @@ int main(void)
     CHECK(hk_store_submit(s, &late) == HK_E_CLOSED, "closed");
     hk_store_close(s);
 
-    /* it is all still there after a reopen */
-    s = hk_store_open(dir, err, sizeof err);
+    /* it is all still there after a reopen (the migrations are not applied twice) */
+    s = hk_store_open(where, err, sizeof err);
     CHECK(s && hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK &&
               pending == 2, "reopened: pending %lld", (long long)pending);
     hk_store_close(s);
+
+    two_instances(where, now);
 
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
