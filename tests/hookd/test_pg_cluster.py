@@ -1,0 +1,185 @@
+"""Three hookd instances sharing one PostgreSQL (a real server from Debian's postgresql,
+started here): triggers spread over the three, one instance killed with SIGKILL in the middle
+of the load. Every acknowledged trigger must be stored and delivered, and no delivery may run
+twice at the same time; its deliveries are taken over by the others once their lease runs out.
+Also: the login, the key and an idempotency key hold across instances.
+
+The applet's command appends "S key pid" then "E key pid" to one file (O_APPEND: the lines of
+all runs are in one order), so two runs of one delivery overlap exactly when a second S comes
+between a run's S and its E.
+"""
+import collections
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hookd_harness import PASSWORD, SLOW, Hookd  # noqa: E402
+from pg_harness import Postgres  # noqa: E402
+
+LEASE_S = 3
+CLIENTS = 6
+PER_CLIENT = 250          # at most CLIENTS * PER_CLIENT triggers
+KILL_AFTER = 150          # acknowledged triggers before instance 1 is killed
+
+
+def config(runs):
+    script = ('echo "S $HOOKD_IDEMPOTENCY_KEY $$" >> %s; sleep 0.02; '
+              'echo "E $HOOKD_IDEMPOTENCY_KEY $$" >> %s' % (runs, runs))
+    return {"admin_password": PASSWORD,
+            "limits": {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 1}},
+            "deliveries": {"workers": 4, "lease_s": LEASE_S, "max_attempts": 5,
+                           "backoff_initial_ms": 200, "backoff_max_ms": 1000},
+            "applets": [{"name": "record", "event": "load", "action": "command",
+                         "fields": {"argv": ["/bin/sh", "-c", script]}}]}
+
+
+def get(port, path, headers=None, timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout * SLOW)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def overlaps(lines):
+    """(runs per key, keys run more than once, concurrent duplicates) from the S/E lines."""
+    open_runs = collections.defaultdict(int)   # key -> runs started and not ended
+    runs = collections.Counter()
+    concurrent = 0
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        kind, key, _pid = parts
+        if kind == "S":
+            if open_runs[key] > 0:
+                concurrent += 1
+            open_runs[key] += 1
+            runs[key] += 1
+        elif kind == "E":
+            open_runs[key] -= 1
+    return runs, sum(1 for n in runs.values() if n > 1), concurrent
+
+
+class Cluster(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Postgres(fsync=True).start()
+        cls.url = cls.pg.createdb()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.stop()
+
+    def test_three_instances_one_killed_mid_load(self):
+        hs = [Hookd(store=self.url) for _ in range(3)]
+        runs_file = os.path.join(hs[0].tmp, "runs.log")
+        for h in hs:
+            h.config = config(runs_file)
+        try:
+            for h in hs:
+                h.start()
+            key = hs[0].key()
+            self.assertEqual({h.key() for h in hs}, {key}, "one key in the store")
+
+            # the login made on one instance works on the others
+            self.assertEqual(hs[0].login()[0], 200)
+            for h in hs[1:]:
+                h.cookie, h.csrf = hs[0].cookie, hs[0].csrf
+                self.assertEqual(h.api("GET", "/api/applets")[0], 200)
+
+            # one idempotency key sent to two instances at once: stored once, both 200
+            def idem(i, h, out):
+                st, _, _ = h.trigger("idem", key=key, method="GET",
+                                     headers={"Idempotency-Key": "k-%d" % i})
+                out.append(st)
+            idem_st = []
+            ts = [threading.Thread(target=idem, args=(i, h, idem_st))
+                  for i in range(20) for h in (hs[0], hs[2])]
+            [t.start() for t in ts]
+            [t.join() for t in ts]
+            self.assertEqual(idem_st, [200] * 40)
+            idem_events = [e for e in hs[0].events(limit=100, event="idem")]
+            self.assertEqual(len(idem_events), 20, "each idempotency key stored once")
+
+            sent, acked, lock = [0], [], threading.Lock()
+            killed = threading.Event()
+            ports = [h.port for h in hs]
+
+            def client(n):
+                for i in range(PER_CLIENT):
+                    v = "c%d-%d" % (n, i)
+                    port = ports[(n + i) % 3]
+                    with lock:
+                        sent[0] += 1
+                    try:
+                        st, _ = get(port, "/trigger/load/with/key/%s?value1=%s" % (key, v))
+                    except OSError:
+                        continue   # the killed instance: not acknowledged
+                    if st == 200:
+                        with lock:
+                            acked.append(v)
+                            if len(acked) == KILL_AFTER:
+                                killed.set()
+
+            ts = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+            [t.start() for t in ts]
+            self.assertTrue(killed.wait(60 * SLOW), "no load")
+            hs[1].kill9()   # mid-load: its claimed deliveries are left "running"
+            [t.join() for t in ts]
+
+            # everything delivered: the survivors take over the dead one's claims when their
+            # leases run out
+            survivor = hs[0]
+            end = time.time() + (60 + 2 * LEASE_S) * SLOW
+            while time.time() < end:
+                m = survivor.metrics()
+                if m["hookd_deliveries_pending"] + m["hookd_deliveries_running"] == 0:
+                    break
+                time.sleep(0.5)
+            m = survivor.metrics()
+            self.assertEqual((m["hookd_deliveries_pending"], m["hookd_deliveries_running"],
+                              m["hookd_deliveries_failed"]), (0, 0, 0), "all delivered")
+
+            stored, delivered, before = {}, 0, 0
+            while True:
+                page = survivor.events(limit=500, event="load",
+                                       **({"before": before} if before else {}))
+                for e in page:
+                    stored[e["value1"]] = e
+                    delivered += all(d["state"] == "done" for d in e["deliveries"]) and \
+                        len(e["deliveries"]) == 1
+                if len(page) < 500:
+                    break
+                before = page[-1]["id"]
+            missing = [v for v in acked if v not in stored]
+            self.assertEqual(missing, [], "acknowledged but not stored")
+            self.assertEqual(delivered, len(stored), "stored but not delivered")
+
+            with open(runs_file) as f:
+                lines = f.read().splitlines()
+            runs, rerun, concurrent = overlaps(lines)
+            print("\ntest_pg_cluster: sent %d, acknowledged %d, stored %d, delivered %d, "
+                  "runs %d, run again after the kill %d, concurrent-duplicates %d"
+                  % (sent[0], len(acked), len(stored), delivered, sum(runs.values()), rerun,
+                     concurrent), flush=True)
+            self.assertEqual(concurrent, 0, "a delivery ran twice at the same time")
+            self.assertEqual(len(runs), len(stored), "every delivery ran")
+            # only the dead instance's claims may run twice (one after the other)
+            self.assertLessEqual(rerun, 2 * 4)
+            for h in (hs[0], hs[2]):
+                self.assertEqual(h.stop(), 0, h.log())
+        finally:
+            for h in hs:
+                h.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
