@@ -631,6 +631,16 @@ static void run_command(char *s)
     }
 }
 
+/* The serial echo; a password being set is echoed as MicroPython's input() does, but marked
+ * secret so that a log kept on disk does not hold it. */
+static void serial_echo(const char *s, size_t n)
+{
+    if (mode == M_SETUP_PASS1 || mode == M_SETUP_PASS2)
+        hal_console_write_secret(s, n);
+    else
+        hal_console_write(s, n);
+}
+
 /* Echo of what is typed: per character to WebREPL (its terminal shows only what comes back);
  * on the serial port per character too with BH_CON_ECHO_CHARS, else the whole line when it
  * ends, which suits the simulated board's line-based log. */
@@ -638,13 +648,13 @@ static void echo(const char *s, size_t n)
 {
     webrepl_write(s, n);
     if (BH_CON_ECHO_CHARS)
-        hal_console_write(s, n);
+        serial_echo(s, n);
 }
 
 static void end_line(void)
 {
     if (!BH_CON_ECHO_CHARS)
-        hal_console_write(line, line_len);
+        serial_echo(line, line_len);
     out("\n");
     line[line_len] = 0;
     if (line_over) {

@@ -13,6 +13,13 @@
 #include "net/wlan.h"
 
 #define SEND_TIMEOUT_MS 5000
+/* A get answers each request byte with the next chunk, and keeps this many chunks ahead of the
+ * requests: webrepl_cli.py sends each request as a 2-byte frame header and a 1-byte payload in
+ * two writes, so Nagle holds the payload until the header is ACKed, and a receiver that delays
+ * its ACK (Linux 40 ms, lwIP up to 250 ms) would stall every 256 bytes. Chunks already on
+ * their way keep ACKs flowing; the client still reads one chunk per request, in order. 8
+ * chunks (2 KB) fit lwIP's default send buffer. */
+#define GET_AHEAD 8
 #define WR_VERSION_MAJOR 1
 #define WR_VERSION_MINOR 20
 #define WR_VERSION_MICRO 0
@@ -26,7 +33,7 @@ typedef enum { F_HDR, F_PUT, F_GET } fstate_t;
 static int listener = -1, client = -1;
 static phase_t phase;
 static bool closing, in_poll, stop_pending;
-static uint32_t last_rx, since;
+static uint32_t last_rx, since, idle_ms;
 
 /* handshake: one header line at a time */
 static char hline[128];
@@ -39,7 +46,7 @@ static char pw[10];
 static size_t pw_len;
 static bool pw_over;
 static int fails;
-static uint32_t lock_until;
+static uint32_t answer_at;          /* a held password attempt is answered at this time */
 
 static ws_parser wsp;
 
@@ -49,6 +56,8 @@ static uint8_t fhdr[WR_HDR_SIZE];
 static size_t fhdr_len;
 static wr_request req;
 static uint32_t put_left, put_off, get_off;
+static uint32_t get_sent, get_asked;   /* chunk frames sent (the last one empty), requests read */
+static bool get_done;
 static int put_err;
 
 static uint8_t rx[512];          /* what arrives */
@@ -113,6 +122,11 @@ int webrepl_cfg_load(webrepl_cfg *c)
                 memcpy(c->pass, p, sizeof p);
         } else if (!strncmp(l, "START = True", 12)) {
             c->start = true;
+        } else if (!strncmp(l, "IDLE = ", 7)) {
+            unsigned long v = 0;
+            for (const char *d = l + 7; d < e && *d >= '0' && *d <= '9' && v < 86400; d++)
+                v = v * 10 + (unsigned long)(*d - '0');
+            c->idle_s = (uint32_t)v;
         }
         l = *e ? e + 1 : e;
     }
@@ -121,9 +135,11 @@ int webrepl_cfg_load(webrepl_cfg *c)
 
 int webrepl_cfg_save(const webrepl_cfg *c)
 {
-    char text[96], lit[48];
+    char text[112], lit[48];
     wlan_repr_str(lit, sizeof lit, c->pass, strlen(c->pass));
     int n = snprintf(text, sizeof text, "PASS = %s\nSTART = %s\n", lit, c->start ? "True" : "False");
+    if (c->idle_s)
+        n += snprintf(text + n, sizeof text - (size_t)n, "IDLE = %u\n", (unsigned)c->idle_s);
     return hal_fs_write(BH_WEBREPL_FILE, 0, text, (size_t)n);
 }
 
@@ -224,6 +240,8 @@ static void on_control(void *ctx, int op, const uint8_t *d, size_t n)
     }
 }
 
+static void handle_header(void);
+
 static void check_password(void)
 {
     webrepl_cfg c;
@@ -237,16 +255,13 @@ static void check_password(void)
         fails = 0;
         phase = P_ACTIVE;
         fstate = F_HDR;
-        fhdr_len = 0;
         send_text("\r\nWebREPL connected\r\n>>> ");
         hal_report("info", "webrepl", 0, "session logged in");
+        if (fhdr_len == WR_HDR_SIZE)
+            handle_header();                  /* a request that came during the delay */
         return;
     }
     fails++;
-    if (fails >= 3) {
-        uint32_t shift = (uint32_t)(fails - 3 < 6 ? fails - 3 : 6);
-        lock_until = hal_millis() + (1000u << shift);   /* 1 s, 2 s, ... 64 s */
-    }
     send_text("\r\nAccess denied\r\n");
     hal_report("info", "webrepl", BH_ERR_STATE, "wrong password");
     send_close(1000);
@@ -255,10 +270,17 @@ static void check_password(void)
 static void login_byte(char c)
 {
     if (c == '\r' || c == '\n') {
-        if ((int32_t)(hal_millis() - lock_until) < 0 && fails >= 3)
-            phase = P_LOCKED;                 /* answered once the delay is over */
-        else
+        if (fails >= 3) {
+            /* after 3 wrong ones in a row, each attempt is answered 1 s, 2 s, ... 64 s later */
+            uint32_t ms = 1000u << (fails - 3 < 6 ? fails - 3 : 6);
+            answer_at = hal_millis() + ms;
+            phase = P_LOCKED;
+            char t[48];
+            snprintf(t, sizeof t, "password attempt held %u ms", (unsigned)ms);
+            hal_report("info", "webrepl", BH_ERR_STATE, t);
+        } else {
             check_password();
+        }
         return;
     }
     if (pw_len < sizeof pw - 1)
@@ -306,7 +328,8 @@ static void handle_header(void)
             return;
         }
         send_status(WB_OK);
-        get_off = 0;
+        get_off = get_sent = get_asked = 0;
+        get_done = false;
         fstate = F_GET;
     }
 }
@@ -337,19 +360,29 @@ static void file_bytes(const uint8_t *d, size_t n)
         } else {
             /* each byte from the client asks for the next chunk: u16 length + up to 256 bytes */
             take = 1;
-            uint8_t *chunk = tx + 4;
-            int got = hal_fs_read(req.name, get_off, chunk + 2, 256);
-            if (got < 0) {
-                got = 0;
+            if (get_done && *d != 0) {
+                fstate = F_HDR;               /* not a request: the next header begins */
+                continue;
             }
-            chunk[0] = (uint8_t)got;
-            chunk[1] = (uint8_t)(got >> 8);
-            send_tx(WS_OP_BIN, 2 + (size_t)got);
-            get_off += (uint32_t)got;
-            if (got == 0) {
-                send_status(WB_OK);
+            get_asked++;
+            while (!get_done && get_sent < get_asked + GET_AHEAD - 1 && !closing) {
+                uint8_t *chunk = tx + 4;
+                int got = hal_fs_read(req.name, get_off, chunk + 2, 256);
+                if (got < 0)
+                    got = 0;
+                chunk[0] = (uint8_t)got;
+                chunk[1] = (uint8_t)(got >> 8);
+                send_tx(WS_OP_BIN, 2 + (size_t)got);
+                get_off += (uint32_t)got;
+                get_sent++;
+                if (got == 0) {
+                    send_status(WB_OK);
+                    get_done = true;
+                }
+            }
+            /* the requests for chunks sent ahead are read and dropped */
+            if (get_done && get_asked >= get_sent)
                 fstate = F_HDR;
-            }
         }
         d += take;
         n -= take;
@@ -370,7 +403,11 @@ static void on_data(void *ctx, int op, const uint8_t *d, size_t n)
             }
             return;
         }
-        /* P_LOCKED: input waits for the delay to end, and is dropped */
+        /* P_LOCKED: webrepl_cli.py does not wait for "WebREPL connected": its version
+         * request follows the password at once, and is kept for after the delay (fhdr is
+         * unused until then); typed text is dropped */
+        else if (op == WS_OP_BIN && fhdr_len < WR_HDR_SIZE)
+            fhdr[fhdr_len++] = d[i];
     }
 }
 
@@ -555,37 +592,25 @@ void webrepl_stop(void)
     stop_pending = false;
 }
 
+void webrepl_boot(void)
+{
+    listener = client = -1;
+    phase = P_NONE;
+    closing = in_poll = stop_pending = wanted = false;
+    fails = 0;
+}
+
 bool webrepl_running(void)
 {
     return listener >= 0;
 }
 
-void webrepl_poll(uint32_t wait_ms)
+/* The connection's traffic: what has arrived (a bounded amount per turn), the held password
+ * attempt, the timeouts. */
+static void serve_client(void)
 {
-    if (listener < 0 && wanted && hal_millis() - last_try >= 1000)
-        try_listen();
-    if (listener < 0)
-        return;
-    in_poll = true;
-    int s = hal_tcp_accept(listener, client >= 0 ? 0 : wait_ms);
-    if (s >= 0) {
-        if (client >= 0) {
-            reject(s);
-        } else {
-            client = s;
-            phase = P_HTTP;
-            fstate = F_HDR;
-            fhdr_len = 0;
-            closing = false;
-            hline_len = hs_total = 0;
-            hline_over = have_key = false;
-            first_line = true;
-            since = last_rx = hal_millis();
-        }
-    }
-    if (client >= 0 && phase == P_LOCKED && (int32_t)(hal_millis() - lock_until) >= 0)
+    if (phase == P_LOCKED && (int32_t)(hal_millis() - answer_at) >= 0)
         check_password();
-    /* read what has arrived, a bounded amount per turn */
     for (int turn = 0; client >= 0 && !closing && turn < 64; turn++) {
         int n = hal_tcp_recv(client, rx, sizeof rx, 0);
         if (n == BH_ERR_TIMEOUT)
@@ -596,18 +621,53 @@ void webrepl_poll(uint32_t wait_ms)
         }
         session_bytes(rx, (size_t)n);
     }
-    if (client >= 0 && !closing) {
+    if (!closing) {
         uint32_t now = hal_millis();
-        if (phase == P_ACTIVE ? now - last_rx >= BH_WEBREPL_IDLE_MS
-                              : now - since >= BH_WEBREPL_LOGIN_MS && phase != P_LOCKED) {
+        uint32_t login = idle_ms < BH_WEBREPL_LOGIN_MS ? idle_ms : BH_WEBREPL_LOGIN_MS;
+        if (phase == P_ACTIVE ? now - last_rx >= idle_ms
+                              : now - since >= login && phase != P_LOCKED) {
             if (phase >= P_LOGIN)
                 send_close(1000);
             hal_report("info", "webrepl", BH_ERR_TIMEOUT, "idle session closed");
             closing = true;
         }
     }
-    if (client >= 0 && closing)
+    if (closing)
         end_session();
+}
+
+void webrepl_poll(uint32_t wait_ms)
+{
+    if (listener < 0 && wanted && hal_millis() - last_try >= 1000)
+        try_listen();
+    if (listener < 0)
+        return;
+    in_poll = true;
+    /* the open connection first: a client that closed and at once connects again (a script
+     * copying files one after another) finds its old session ended, not a busy answer */
+    if (client >= 0)
+        serve_client();
+    int s = hal_tcp_accept(listener, client >= 0 ? 0 : wait_ms);
+    if (s >= 0) {
+        if (client >= 0)
+            serve_client();                   /* its end may have come with the new one */
+        if (client >= 0) {
+            reject(s);
+        } else {
+            webrepl_cfg c;
+            client = s;
+            phase = P_HTTP;
+            fstate = F_HDR;
+            fhdr_len = 0;
+            closing = false;
+            hline_len = hs_total = 0;
+            hline_over = have_key = false;
+            first_line = true;
+            since = last_rx = hal_millis();
+            idle_ms = webrepl_cfg_load(&c) == 0 && c.idle_s ? c.idle_s * 1000u : BH_WEBREPL_IDLE_MS;
+            serve_client();
+        }
+    }
     in_poll = false;
     if (stop_pending)
         webrepl_stop();

@@ -92,6 +92,10 @@ void hal_delay_ms(uint32_t ms);               /* waits, servicing the network an
 
 /* ---- Console (the serial port) ------------------------------------------------------------ */
 void hal_console_write(const char *s, size_t len);
+/* The echo of a secret being typed (a password in webrepl_setup): a terminal shows it as
+ * hal_console_write() does (MicroPython's input() echoes it too), but a log the port keeps on
+ * disk (the simulated board's events.jsonl) keeps '*' in its place. */
+void hal_console_write_secret(const char *s, size_t len);
 int hal_console_read(char *buf, size_t cap, uint32_t timeout_ms); /* bytes, 0 on timeout */
 
 /* ---- Flash files ------------------------------------------------------------------------------ */

@@ -299,105 +299,311 @@ static void *pg_open(const char *uri, char *err, size_t errcap)
 
 /* ---- events: the group commit ---- */
 
-static int find_dup(PGconn *c, hk_commit *cm, bool *found)
-{
-    const char *v[] = {cm->idem_key};
-    PGresult *res = run(c, "SELECT id, name, json FROM events WHERE idem_key = $1", 1, v);
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int rc = fail(c, res, "idempotency look-up");
-        PQclear(res);
-        return rc;
-    }
-    *found = PQntuples(res) == 1;
-    if (*found) {
-        cm->status = HK_COMMIT_DUPLICATE;
-        cm->event_id = get64(res, 0, 0);
-        snprintf(cm->dup_name, sizeof cm->dup_name, "%s", PQgetvalue(res, 0, 1));
-        cm->dup_json = PQgetvalue(res, 0, 2)[0] == 't';
-    }
-    PQclear(res);
-    return HK_OK;
-}
+/* A PostgreSQL array literal, built up element by element: a batch goes in as one array
+ * per column (unnest), so that a group commit costs a few round trips whatever its size. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} arr;
 
-static int commit_one(PGconn *c, hk_commit *cm, int64_t now_ms, bool *work)
+static void arr_put(arr *a, const char *t, size_t n)
 {
-    hk_event *e = cm->event;
-    bool found = false;
-    if (cm->idem_key && find_dup(c, cm, &found) != HK_OK)
-        return HK_E_STORE;
-    if (found)
-        return HK_OK;
-    num occ, now;
-    const char *v[] = {e->name,   e->json ? "t" : "f",      e->value1,
-                       e->value2, e->value3,                e->payload,
-                       n64(&occ, e->occurred_at), n64(&now, now_ms), e->source_ip,
-                       cm->idem_key};
-    PGresult *res = run(c,
-                        "INSERT INTO events(name, json, value1, value2, value3, payload,"
-                        " occurred_at, received_ms, source_ip, idem_key)"
-                        " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                        " ON CONFLICT (idem_key) DO NOTHING RETURNING id",
-                        10, v);
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int rc = fail(c, res, "insert event");
-        PQclear(res);
-        return rc;
-    }
-    if (PQntuples(res) == 0) {
-        /* another instance stored the same key meanwhile (and committed): a duplicate */
-        PQclear(res);
-        if (find_dup(c, cm, &found) != HK_OK)
-            return HK_E_STORE;
-        if (!found) {
-            hk_log("store: idempotency key conflict without a stored event");
-            return HK_E_STORE;
+    if (a->oom)
+        return;
+    if (a->len + n + 2 > a->cap) {
+        size_t cap = (a->cap ? a->cap * 2 : 256) + n;
+        char *g = realloc(a->s, cap);
+        if (!g) {
+            a->oom = true;
+            return;
         }
-        return HK_OK;
+        a->s = g;
+        a->cap = cap;
     }
-    cm->event_id = get64(res, 0, 0);
-    PQclear(res);
-    num id;
-    const char *dv[] = {n64(&id, cm->event_id), now.s, e->name};
-    int n = 0;
-    if (cmd(c,
-            "INSERT INTO deliveries(event_id, applet_id, applet_name, action, state, tries,"
-            " next_at, created_ms, updated_ms)"
-            " SELECT $1, id, name, action, 'pending', 0, $2, $2, $2 FROM applets"
-            " WHERE event = $3 AND enabled ORDER BY id",
-            3, dv, &n, "insert deliveries") != HK_OK)
-        return HK_E_STORE;
-    cm->deliveries = n;
-    cm->status = HK_COMMIT_STORED;
-    if (n > 0)
-        *work = true;
-    return HK_OK;
+    memcpy(a->s + a->len, t, n);
+    a->len += n;
+    a->s[a->len] = '\0';
 }
 
-/* an attempt and its delivery's new state, inside the caller's transaction */
-static int record_attempt(PGconn *c, hk_finish *f)
+static void arr_sep(arr *a)
 {
-    const hk_delivery *d = f->d;
-    const hk_attempt *a = f->a;
-    num id, st, du, tr, nx, up, cl;
-    const char *av[] = {n64(&id, d->id), n64(&st, a->started_ms), n64(&du, a->duration_ms),
-                        a->status, a->result};
-    if (cmd(c,
-            "INSERT INTO attempts(delivery_id, started_ms, duration_ms, status, result)"
-            " VALUES($1, $2, $3, $4, $5)",
-            5, av, NULL, "record attempt") != HK_OK)
+    arr_put(a, a->len ? "," : "{", 1);
+}
+
+static void arr_text(arr *a, const char *v)
+{
+    arr_sep(a);
+    if (!v) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    arr_put(a, "\"", 1);
+    for (const char *p = v; *p; p++) {
+        size_t run = strcspn(p, "\"\\");
+        arr_put(a, p, run);
+        p += run;
+        if (!*p)
+            break;
+        arr_put(a, "\\", 1);
+        arr_put(a, p, 1);
+    }
+    arr_put(a, "\"", 1);
+}
+
+static void arr_int(arr *a, int64_t v)
+{
+    num b;
+    const char *t = n64(&b, v);
+    arr_sep(a);
+    arr_put(a, t, strlen(t));
+}
+
+static const char *arr_end(arr *a)
+{
+    if (!a->len)
+        arr_put(a, "{", 1);
+    arr_put(a, "}", 1);
+    return a->oom ? NULL : a->s;
+}
+
+static void arrs_free(arr *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(a[i].s);
+}
+
+static PGresult *rows(PGconn *c, const char *sql, int n, const char *const *v, const char *what)
+{
+    PGresult *res = run(c, sql, n, v);
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+        return res;
+    fail(c, res, what);
+    PQclear(res);
+    return NULL;
+}
+
+/* The events of a batch, in 3 or 4 statements: ids from the sequence; one INSERT of them all
+ * (an idempotency key already stored, or repeated in the batch, inserts nothing: ON CONFLICT
+ * DO NOTHING, the first one wins); the originals of those that were duplicates; one INSERT of
+ * the deliveries of every stored event. */
+static int commit_batch(PGconn *c, hk_commit **items, size_t n, int64_t now_ms, bool *work)
+{
+    num cnt, now;
+    const char *sv[] = {n64(&cnt, (int64_t)n)};
+    PGresult *res = rows(c, "SELECT nextval('events_id_seq') FROM generate_series(1, $1)", 1, sv,
+                         "event ids");
+    if (!res)
         return HK_E_STORE;
-    const char *uv[] = {f->state,     n64(&tr, f->tries), n64(&nx, f->next_at_ms),
-                        n64(&up, a->started_ms + a->duration_ms), a->result, d->action,
-                        id.s,         n64(&cl, d->claim)};
-    int n = 0;
-    if (cmd(c,
-            "UPDATE deliveries SET state = $1, tries = $2, next_at = $3, updated_ms = $4,"
-            " last_result = $5, action = $6, owner = NULL, claim = NULL"
-            " WHERE id = $7 AND claim = $8 AND state = 'running'",
-            8, uv, &n, "record attempt") != HK_OK)
+    for (size_t i = 0; i < n; i++)
+        items[i]->event_id = get64(res, (int)i, 0);
+    PQclear(res);
+
+    enum { COLS = 10 };
+    arr ev[COLS] = {{0}};
+    bool any_key = false;
+    for (size_t i = 0; i < n; i++) {
+        const hk_event *e = items[i]->event;
+        arr_int(&ev[0], items[i]->event_id);
+        arr_text(&ev[1], e->name);
+        arr_text(&ev[2], e->json ? "t" : "f");
+        arr_text(&ev[3], e->value1);
+        arr_text(&ev[4], e->value2);
+        arr_text(&ev[5], e->value3);
+        arr_text(&ev[6], e->payload);
+        arr_int(&ev[7], e->occurred_at);
+        arr_text(&ev[8], e->source_ip);
+        arr_text(&ev[9], items[i]->idem_key);
+        any_key |= items[i]->idem_key != NULL;
+    }
+    const char *iv[COLS + 1];
+    for (int k = 0; k < COLS; k++)
+        iv[k] = arr_end(&ev[k]);
+    iv[COLS] = n64(&now, now_ms);
+    int rc = HK_OK;
+    for (int k = 0; k < COLS; k++)
+        if (!iv[k])
+            rc = HK_E_STORE;
+    if (rc == HK_OK)
+        res = rows(c,
+                   "INSERT INTO events(id, name, json, value1, value2, value3, payload,"
+                   " occurred_at, received_ms, source_ip, idem_key)"
+                   " SELECT id, name, json, v1, v2, v3, payload, occurred_at, $11, ip, idem"
+                   " FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::text[], $5::text[],"
+                   " $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[])"
+                   " WITH ORDINALITY AS t(id, name, json, v1, v2, v3, payload, occurred_at, ip,"
+                   " idem, ord) ORDER BY ord"
+                   " ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+                   COLS + 1, iv, "insert events");
+    arrs_free(ev, COLS);
+    if (rc != HK_OK || !res)
         return HK_E_STORE;
-    f->lost = n == 0;
-    return HK_OK;
+    /* which were stored: the ids returned (a sorted copy to search) */
+    int nr = PQntuples(res);
+    int64_t *stored = calloc((size_t)nr + 1, sizeof *stored);
+    if (!stored) {
+        PQclear(res);
+        return HK_E_STORE;
+    }
+    for (int i = 0; i < nr; i++)
+        stored[i] = get64(res, i, 0);
+    PQclear(res);
+    for (int i = 1; i < nr; i++)   /* nearly sorted already: insertion sort */
+        for (int j = i; j > 0 && stored[j - 1] > stored[j]; j--) {
+            int64_t t = stored[j];
+            stored[j] = stored[j - 1];
+            stored[j - 1] = t;
+        }
+    arr dk = {0}, did = {0}, dname = {0};
+    size_t ndup = 0, nstored = 0;
+    for (size_t i = 0; i < n; i++) {
+        int lo = 0, hi = nr;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (stored[mid] < items[i]->event_id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < nr && stored[lo] == items[i]->event_id) {
+            items[i]->status = HK_COMMIT_STORED;
+            arr_int(&did, items[i]->event_id);
+            arr_text(&dname, items[i]->event->name);
+            nstored++;
+        } else {
+            items[i]->status = HK_COMMIT_DUPLICATE;   /* its original: below */
+            items[i]->event_id = 0;
+            arr_text(&dk, items[i]->idem_key);
+            ndup++;
+        }
+    }
+    free(stored);
+    (void)any_key;
+    if (ndup > 0 && rc == HK_OK) {
+        const char *kv[] = {arr_end(&dk)};
+        res = kv[0] ? rows(c, "SELECT id, name, json, idem_key FROM events"
+                              " WHERE idem_key = ANY($1::text[])", 1, kv, "idempotency look-up")
+                    : NULL;
+        if (!res) {
+            rc = HK_E_STORE;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                hk_commit *cm = items[i];
+                if (cm->status != HK_COMMIT_DUPLICATE)
+                    continue;
+                for (int r = 0; cm->idem_key && r < PQntuples(res); r++) {
+                    if (strcmp(PQgetvalue(res, r, 3), cm->idem_key) != 0)
+                        continue;
+                    cm->event_id = get64(res, r, 0);
+                    snprintf(cm->dup_name, sizeof cm->dup_name, "%s", PQgetvalue(res, r, 1));
+                    cm->dup_json = PQgetvalue(res, r, 2)[0] == 't';
+                }
+                if (!cm->event_id) {
+                    hk_log("store: an event without idempotency key was not stored");
+                    rc = HK_E_STORE;
+                }
+            }
+            PQclear(res);
+        }
+    }
+    if (nstored > 0 && rc == HK_OK) {
+        const char *dv[] = {arr_end(&did), arr_end(&dname), now.s};
+        res = dv[0] && dv[1]
+                  ? rows(c,
+                         "INSERT INTO deliveries(event_id, applet_id, applet_name, action, state,"
+                         " tries, next_at, created_ms, updated_ms)"
+                         " SELECT e.id, a.id, a.name, a.action, 'pending', 0, $3, $3, $3"
+                         " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS e(id, name, ord)"
+                         " JOIN applets a ON a.event = e.name AND a.enabled ORDER BY e.ord, a.id"
+                         " RETURNING event_id",
+                         3, dv, "insert deliveries")
+                  : NULL;
+        if (!res) {
+            rc = HK_E_STORE;
+        } else {
+            /* per event: the rows come back in no promised order; count them */
+            for (int r = 0; r < PQntuples(res); r++) {
+                int64_t id = get64(res, r, 0);
+                for (size_t i = 0; i < n; i++)
+                    if (items[i]->event_id == id && items[i]->status == HK_COMMIT_STORED) {
+                        items[i]->deliveries++;
+                        break;
+                    }
+            }
+            if (PQntuples(res) > 0)
+                *work = true;
+            PQclear(res);
+        }
+    }
+    free(dk.s);
+    free(did.s);
+    free(dname.s);
+    return rc;
+}
+
+/* The attempts finished meanwhile, in two statements; a delivery whose claim is no longer
+ * ours (not returned by the UPDATE) gets its attempt, not its state. */
+static int finish_batch(PGconn *c, hk_finish **fins, size_t nf)
+{
+    enum { COLS = 9 };
+    arr a[COLS] = {{0}};
+    for (size_t i = 0; i < nf; i++) {
+        const hk_finish *f = fins[i];
+        arr_int(&a[0], f->d->id);
+        arr_int(&a[1], f->a->started_ms);
+        arr_int(&a[2], f->a->duration_ms);
+        arr_text(&a[3], f->a->status);
+        arr_text(&a[4], f->a->result);
+        arr_int(&a[5], f->d->claim);
+        arr_text(&a[6], f->state);
+        arr_int(&a[7], f->tries);
+        arr_int(&a[8], f->next_at_ms);
+    }
+    const char *v[COLS + 1];
+    int rc = HK_OK;
+    for (int k = 0; k < COLS; k++)
+        if (!(v[k] = arr_end(&a[k])))
+            rc = HK_E_STORE;
+    /* the action that ran, per delivery */
+    arr act = {0};
+    for (size_t i = 0; i < nf; i++)
+        arr_text(&act, fins[i]->d->action);
+    if (!(v[COLS] = arr_end(&act)))
+        rc = HK_E_STORE;
+    if (rc == HK_OK)
+        rc = cmd(c,
+                 "INSERT INTO attempts(delivery_id, started_ms, duration_ms, status, result)"
+                 " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],"
+                 " $5::text[])",
+                 5, v, NULL, "record attempts");
+    PGresult *res = NULL;
+    if (rc == HK_OK) {
+        const char *uv[] = {v[0], v[5], v[6], v[7], v[8], v[1], v[2], v[4], v[COLS]};
+        res = rows(c,
+                   "UPDATE deliveries d SET state = u.state, tries = u.tries, next_at = u.next_at,"
+                   " updated_ms = u.started + u.duration, last_result = u.result,"
+                   " action = u.action, owner = NULL, claim = NULL"
+                   " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::bigint[],"
+                   " $6::bigint[], $7::bigint[], $8::text[], $9::text[])"
+                   " AS u(id, claim, state, tries, next_at, started, duration, result, action)"
+                   " WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'running'"
+                   " RETURNING d.id",
+                   9, uv, "record attempts");
+        if (!res)
+            rc = HK_E_STORE;
+    }
+    if (rc == HK_OK) {
+        for (size_t i = 0; i < nf; i++) {
+            fins[i]->lost = true;
+            for (int r = 0; r < PQntuples(res); r++)
+                if (get64(res, r, 0) == fins[i]->d->id)
+                    fins[i]->lost = false;
+        }
+    }
+    PQclear(res);
+    arrs_free(a, COLS);
+    free(act.s);
+    return rc;
 }
 
 static void reset_items(hk_commit **items, size_t n)
@@ -422,10 +628,10 @@ static int pg_commit_events(void *db, hk_commit **items, size_t n, hk_finish **f
         bool work = false;
         reset_items(items, n);
         rc = cmd(c, "BEGIN", 0, NULL, NULL, "begin");
-        for (size_t i = 0; i < n && rc == HK_OK; i++)
-            rc = commit_one(c, items[i], now_ms, &work);
-        for (size_t i = 0; i < nf && rc == HK_OK; i++)
-            rc = record_attempt(c, fins[i]);
+        if (rc == HK_OK && n > 0)
+            rc = commit_batch(c, items, n, now_ms, &work);
+        if (rc == HK_OK && nf > 0)
+            rc = finish_batch(c, fins, nf);
         /* delivered to the listeners at COMMIT, and only if it commits */
         if (rc == HK_OK && work)
             rc = cmd(c, "NOTIFY " CHANNEL, 0, NULL, NULL, "notify");
@@ -891,7 +1097,7 @@ static int pg_delivery_finish(void *db, hk_finish *f)
     PGconn *c = use(&p->w);
     int rc = cmd(c, "BEGIN", 0, NULL, NULL, "begin");
     if (rc == HK_OK)
-        rc = record_attempt(c, f);
+        rc = finish_batch(c, &f, 1);
     if (rc == HK_OK)
         rc = cmd(c, "COMMIT", 0, NULL, NULL, "commit attempt");
     if (rc != HK_OK)

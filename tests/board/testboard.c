@@ -86,6 +86,7 @@ void tb_reset(void)
     nnames = 0;
     tb_dns_lookups = tb_connects = 0;
     tb_reports[0] = 0;
+    tb_secret[0] = 0;
     link_state = HAL_LINK_IDLE;
     static_ip = 0;
     listener_open = 0;
@@ -188,6 +189,16 @@ void hal_console_write(const char *s, size_t len)
     memcpy(tb_console + tb_console_len, s, len);
     tb_console_len += len;
     tb_console[tb_console_len] = 0;
+}
+/* the terminal shows the secret as it is; tb_secret collects what came this way */
+char tb_secret[256];
+void hal_console_write_secret(const char *s, size_t len)
+{
+    hal_console_write(s, len);
+    size_t have = strlen(tb_secret);
+    if (len > sizeof tb_secret - 1 - have) len = sizeof tb_secret - 1 - have;
+    memcpy(tb_secret + have, s, len);
+    tb_secret[have + len] = 0;
 }
 void tb_console_input(const char *s)
 {

@@ -88,6 +88,7 @@ extern int tb_dns_lookups, tb_connects;
 
 /* Reports from hal_report(), one line each "kind where code text\n". */
 extern char tb_reports[TB_IO_MAX];
+extern char tb_secret[256];   /* what the firmware echoed with hal_console_write_secret() */
 
 void tb_reset(void);
 

@@ -1,9 +1,12 @@
 """End to end: the console of the simulated board, over its serial port (`simboard type`) and
 over WebREPL with an independent WebSocket client (Debian's python3-websocket,
 websocket-client): login right and wrong, commands, file put and get (0 B, 1 B, 300 KB),
-a split header, a full flash, a malformed frame and a second concurrent session."""
+a split header, a full flash, a malformed frame and a second concurrent session. Then what
+MicroPython's own webrepl_cli.py relies on, with a plain socket that behaves as it does, and
+the password delay and idle timeout told by the board's event log."""
 import ast
 import os
+import socket
 import struct
 import sys
 import time
@@ -19,7 +22,7 @@ except ImportError:
     raise
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import WORLD, Board, Receiver, TempDir  # noqa: E402
+from harness import WORLD, Board, BoardTestCase, Receiver, TempDir  # noqa: E402
 
 REQ = "<2sBBQLH64s"
 PASSWORD = "s3cret"
@@ -34,9 +37,11 @@ class Console:
     def lines(self):
         return [e["text"] for e in self.b.events("console")]
 
-    def run(self, line, timeout=20, prompt=">>> "):
+    def run(self, line, timeout=20, prompt=">>> ", echo=None):
+        """echo: how the log shows the typed line (a password as '*')"""
         mark = len(self.lines())
         self.b.ctl("type", line)
+        typed, line = line, echo if echo is not None else line
         deadline = time.time() + timeout
         while time.time() < deadline:
             new = self.lines()[mark:]
@@ -49,7 +54,7 @@ class Console:
                             return rest[:j]
                     break
             time.sleep(0.05)
-        raise AssertionError(f"no prompt after {line!r}: {self.lines()[mark:]}")
+        raise AssertionError(f"no prompt after {typed!r}: {self.lines()[mark:]}")
 
 
 def wr_login(port, password=PASSWORD):
@@ -109,6 +114,8 @@ def get(ws, name):
         ws.send_binary(b"\0")
         chunk = read_bin(ws)
         (sz,) = struct.unpack("<H", chunk[:2])
+        # webrepl.html takes each chunk as one whole message: the length and its bytes
+        assert len(chunk) == 2 + sz, (len(chunk), sz)
         if sz == 0:
             break
         out += chunk[2:2 + sz]
@@ -146,14 +153,19 @@ class ConsoleTest(unittest.TestCase):
                                "(Empty line to quit)"])
         self.assertEqual(c.run("E", prompt="New password"),
                          ["To enable WebREPL, you must set password for it"])
-        self.assertEqual(c.run("abc", prompt="New password"), ["Invalid password length"])
-        self.assertEqual(c.run(PASSWORD, prompt="Confirm password: "), [])
-        self.assertEqual(c.run("other", prompt="New password"), ["Passwords do not match"])
-        c.run(PASSWORD, prompt="Confirm password: ")
-        self.assertEqual(c.run(PASSWORD, prompt="Would you like to reboot now? (y/n) "),
+        hidden = "*" * len(PASSWORD)
+        self.assertEqual(c.run("abc", prompt="New password", echo="***"), ["Invalid password length"])
+        self.assertEqual(c.run(PASSWORD, prompt="Confirm password: ", echo=hidden), [])
+        self.assertEqual(c.run("other", prompt="New password", echo="*****"), ["Passwords do not match"])
+        c.run(PASSWORD, prompt="Confirm password: ", echo=hidden)
+        self.assertEqual(c.run(PASSWORD, prompt="Would you like to reboot now? (y/n) ", echo=hidden),
                          ["Changes will be activated after reboot"])
         with open(os.path.join(self.b.state, "flash", "webrepl_cfg.py")) as f:
             self.assertEqual(f.read(), f"PASS = '{PASSWORD}'\nSTART = True\n")
+        # the terminal echoed the new password, as MicroPython does; the log on disk did not
+        self.assertIn("| " + PASSWORD + "\n", self.b.output())
+        with open(os.path.join(self.b.state, "events.jsonl")) as f:
+            self.assertNotIn(PASSWORD, f.read())
         self.b.ctl("type", "y")          # reboot: SOFT_RESET, and WebREPL starts on boot
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -258,6 +270,199 @@ class ConsoleTest(unittest.TestCase):
                 time.sleep(0.1)
         self.assertTrue(read_text(ws, ">>> ").endswith("WebREPL connected\r\n>>> "))
         ws.close()
+
+
+class CliLike:
+    """A WebREPL client that talks as MicroPython's webrepl_cli.py does on the wire, on a plain
+    socket: its fixed handshake key "foo", the reply read line by line, unmasked frames sent as
+    a 2-byte header and the payload in two writes, the password in a binary frame with no wait
+    for "WebREPL connected", text frames skipped while it waits for binary ones, and the
+    socket closed with no close frame."""
+
+    def __init__(self, port, password=PASSWORD):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.s.sendall(b"GET / HTTP/1.1\r\nHost: echo.websocket.org\r\nConnection: Upgrade\r\n"
+                       b"Upgrade: websocket\r\nSec-WebSocket-Key: foo\r\n\r\n")
+        self.status = self.line()
+        while self.line() != b"\r\n":
+            pass
+        self.buf = b""
+        if self.status.startswith(b"HTTP/1.1 101 "):
+            prompt = b""
+            while not prompt.endswith(b": "):
+                prompt += self.read(1, text_ok=True)
+            self.prompt = prompt
+            self.write(password.encode() + b"\r")
+
+    def line(self):
+        out = b""
+        while not out.endswith(b"\n"):
+            c = self.s.recv(1)
+            if not c:
+                break
+            out += c
+        return out
+
+    def exactly(self, n):
+        out = b""
+        while len(out) < n:
+            d = self.s.recv(n - len(out))
+            if not d:
+                raise ConnectionError("closed")
+            out += d
+        return out
+
+    def frame(self):
+        fl, n = self.exactly(2)
+        if n == 126:
+            (n,) = struct.unpack(">H", self.exactly(2))
+        return fl, self.exactly(n)
+
+    def read(self, n, text_ok=False):
+        if not self.buf:
+            while True:
+                fl, data = self.frame()
+                if fl == 0x82 or (text_ok and fl == 0x81):
+                    break
+            self.buf = data
+        d, self.buf = self.buf[:n], self.buf[n:]
+        assert len(d) == n, (d, n)
+        return d
+
+    def write(self, data, fl=0x82):
+        n = len(data)
+        self.s.send(struct.pack(">BB", fl, n) if n < 126 else struct.pack(">BBH", fl, 126, n))
+        self.s.send(data)
+
+    def resp(self):
+        sig, code = struct.unpack("<2sH", self.read(4))
+        assert sig == b"WB", sig
+        return code
+
+    def version(self):
+        self.write(struct.pack(REQ, b"WA", 3, 0, 0, 0, 0, b""))
+        return tuple(self.read(3))
+
+    def put(self, name, data):
+        rec = struct.pack(REQ, b"WA", 1, 0, 0, len(data), len(name), name.encode())
+        self.write(rec[:10])
+        self.write(rec[10:])
+        first = self.resp()
+        if first:
+            return first
+        for i in range(0, len(data), 1024):
+            self.write(data[i:i + 1024])
+        return self.resp()
+
+    def get(self, name):
+        self.write(struct.pack(REQ, b"WA", 2, 0, 0, 0, len(name), name.encode()))
+        first = self.resp()
+        if first:
+            return first, None
+        out = b""
+        while True:
+            self.write(b"\0")
+            (sz,) = struct.unpack("<H", self.read(2))
+            if sz == 0:
+                break
+            # webrepl.html takes each chunk as one whole message: length and data in one frame
+            assert len(self.buf) == sz, (len(self.buf), sz)
+            out += self.read(sz)
+        return self.resp(), out
+
+    def close(self):
+        self.s.close()
+
+
+def board_events(b, where="webrepl"):
+    return [e for e in b.events() if e.get("where") == where]
+
+
+class WebreplClientsTest(BoardTestCase):
+    """A board that starts WebREPL on boot (webrepl_cfg.py written beforehand), with IDLE = 3:
+    a silent connection is closed after 3 s instead of 5 minutes."""
+
+    def start(self):
+        world = dict(WORLD, flash_kb=1024, ports={"8266": 0})
+        cfg = f"PASS = '{PASSWORD}'\nSTART = True\nIDLE = 3\n".encode()
+        self.b = self.board(world=world, extra_files={"webrepl_cfg.py": cfg})
+        self.b.wait("sleeping")
+        self.b.jumper(True)
+        self.b.press()
+        self.b.wait("idle")
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st = self.b.state_json()
+            if st.get("listening"):
+                return int(st["listening"]["8266"])
+            time.sleep(0.1)
+        self.fail(f"WebREPL not listening: {self.b.state_json()}")
+
+    def test_as_webrepl_cli_does(self):
+        port = self.start()
+        data = os.urandom(300 * 1024)
+        for name, payload in (("e.bin", b""), ("o.bin", b"\x7f"), ("big.bin", data)):
+            c = CliLike(port)
+            self.assertEqual(c.status, b"HTTP/1.1 101 Switching Protocols\r\n")
+            self.assertEqual(c.prompt, b"Password: ")
+            self.assertEqual(c.version(), (1, 20, 0))
+            self.assertEqual(c.put(name, payload), 0)
+            c.close()
+            # the next copy connects at once: the old session is over, not "busy"
+            c = CliLike(port)
+            self.assertEqual(c.status, b"HTTP/1.1 101 Switching Protocols\r\n")
+            self.assertEqual(c.version(), (1, 20, 0))
+            st, back = c.get(name)
+            self.assertEqual((st, back), (0, payload), name)
+            c.close()
+            with open(os.path.join(self.b.state, "flash", name), "rb") as f:
+                self.assertEqual(f.read(), payload)
+        # a missing file is a status, and the session goes on
+        c = CliLike(port)
+        self.assertEqual(c.get("nothing.bin"), (2, None))
+        self.assertEqual(c.version(), (1, 20, 0))
+        c.close()
+        # a wrong password: denied, and the connection closed
+        c = CliLike(port, "wrong")
+        self.assertEqual(c.read(len("\r\nAccess denied\r\n"), text_ok=True), b"\r\nAccess denied\r\n")
+        with self.assertRaises((ConnectionError, AssertionError)):
+            c.version()
+        c.close()
+
+    def test_password_delay_and_idle(self):
+        port = self.start()
+        for i in range(4):
+            c = CliLike(port, "nope")
+            self.assertEqual(c.read(len("\r\nAccess denied\r\n"), text_ok=True), b"\r\nAccess denied\r\n")
+            c.close()
+        # the right password, 5th in a row, with the version request right behind it
+        c = CliLike(port)
+        self.assertEqual(c.version(), (1, 20, 0))
+        evs = [(e["t"], e["text"]) for e in board_events(self.b)
+               if e["text"] in ("wrong password", "session logged in") or "held" in e["text"]]
+        texts = [t for _, t in evs]
+        self.assertEqual(texts, ["wrong password"] * 3 + [
+            "password attempt held 1000 ms", "wrong password",
+            "password attempt held 2000 ms", "session logged in"])
+        # by the board's clock, each held attempt was answered only after its delay
+        self.assertGreaterEqual(evs[4][0] - evs[3][0], 1000)
+        self.assertGreaterEqual(evs[6][0] - evs[5][0], 2000)
+        # the session, silent now, is closed after IDLE = 3 s with a close frame
+        fl, data = c.frame()
+        while fl != 0x88:
+            fl, data = c.frame()
+        self.assertEqual(struct.unpack(">H", data[:2])[0], 1000)
+        self.assertEqual(c.s.recv(1), b"")
+        c.close()
+        # a connection that sends nothing at all is closed too
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.assertEqual(s.recv(1), b"")
+        s.close()
+        self.assertEqual([e["text"] for e in board_events(self.b)].count("idle session closed"), 2)
+        # and the board still serves a new session
+        c = CliLike(port)
+        self.assertEqual(c.version(), (1, 20, 0))
+        c.close()
 
 
 if __name__ == "__main__":

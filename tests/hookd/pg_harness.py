@@ -10,6 +10,9 @@ with HOOKD_TEST_STORE=postgresql://... (the database) set, stops the server, exi
 command's code. CTest runs the store tests on PostgreSQL this way:
 
     python3 pg_harness.py python3 test_store.py
+
+The tests' server runs with fsync off (they never crash PostgreSQL itself); --fsync keeps it
+on, as a real deployment has it (bench/pg.sh).
 """
 import glob
 import os
@@ -123,10 +126,12 @@ def new_database(base_url):
 
 
 def main(argv):
+    fsync = bool(argv) and argv[0] == "--fsync"
+    argv = argv[1:] if fsync else argv
     if not argv:
-        print("usage: pg_harness.py COMMAND [ARG...]", file=sys.stderr)
+        print("usage: pg_harness.py [--fsync] COMMAND [ARG...]", file=sys.stderr)
         return 2
-    pg = Postgres(fsync=False)
+    pg = Postgres(fsync=fsync)
     t0 = time.time()
     pg.start()
     try:

@@ -186,6 +186,8 @@ static void test_webrepl_setup(void)
     CHECK_STR(con("secret1"), "secret1\nChanges will be activated after reboot\n"
                               "Would you like to reboot now? (y/n) ");
     CHECK_STR(tb_fs_get("webrepl_cfg.py"), "PASS = 'secret1'\nSTART = True\n");
+    /* the terminal echoed the passwords (above), marked secret for a log; nothing else was */
+    CHECK_STR(tb_secret, "abcabcdefghijsecret1secret2secret1secret1");
     CHECK_STR(con("maybe"), "maybe\nWould you like to reboot now? (y/n) ");
     CHECK_STR(con("n"), "n\n>>> ");
     /* again: enabled now, so E asks about the password and needs nothing else */
@@ -207,6 +209,14 @@ static void test_webrepl_setup(void)
     CHECK_INT(webrepl_cfg_load(&d), 0);
     CHECK_STR(d.pass, "it's\\\"x");
     CHECK(d.start);
+    CHECK_INT((int)d.idle_s, 0);
+    /* IDLE (seconds) is optional, and kept when the dialog saves */
+    tb_fs_put("webrepl_cfg.py", "PASS = 'secret1'\nSTART = False\nIDLE = 12\n");
+    CHECK_INT(webrepl_cfg_load(&d), 0);
+    CHECK_INT((int)d.idle_s, 12);
+    d.start = true;
+    CHECK_INT(webrepl_cfg_save(&d), 0);
+    CHECK_STR(tb_fs_get("webrepl_cfg.py"), "PASS = 'secret1'\nSTART = True\nIDLE = 12\n");
 }
 
 /* ---- WebREPL ---------------------------------------------------------------------------- */
@@ -323,6 +333,10 @@ static void test_ws_accept_key(void)
 static void test_webrepl_session(void)
 {
     webrepl_board();
+    static char k[1000];
+    for (size_t i = 0; i < sizeof k; i++)
+        k[i] = (char)('a' + i % 26);
+    hal_fs_write("k.bin", 0, k, sizeof k);
     c_handshake();
     c_frame(WS_OP_BIN, "secret1\r", 8, 0);       /* webrepl_cli.py sends binary, unmasked */
     c_frame(WS_OP_TEXT, "wlan ap isconnected\r", 20, 1);
@@ -335,6 +349,13 @@ static void test_webrepl_session(void)
     c_frame(WS_OP_BIN, "\0", 1, 1);
     c_frame(WS_OP_BIN, "\0", 1, 1);
     c_header(WR_GET_FILE, 0, "missing.txt");
+    /* a get of 4 chunks and the end: 5 request bytes, in frames of any size, then the next
+     * request is a header again */
+    c_header(WR_GET_FILE, 0, "k.bin");
+    c_frame(WS_OP_BIN, "\0", 1, 0);
+    c_frame(WS_OP_BIN, "\0\0", 2, 1);
+    c_frame(WS_OP_BIN, "\0\0", 2, 0);
+    c_header(WR_GET_VER, 0, "");
     c_frame(WS_OP_PING, "hi", 2, 1);
     c_frame(WS_OP_TEXT, "cat hello.txt\r", 14, 1);
     c_frame(WS_OP_CLOSE, "\x03\xe8", 2, 1);
@@ -347,6 +368,17 @@ static void test_webrepl_session(void)
     CHECK(strstr(d, "B<011400>"));           /* version 1.20.0 */
     CHECK(strstr(d, "B<57420000>B<57420000>B<57420000>B<57420000>B<57420000>B<050068656c6c6f>B<0000>B<57420000>B<57420200>"));
     CHECK(strstr(d, "T<\r\nline one") == NULL);
+    const char *g = strstr(d, "B<57420200>B<57420000>B<0001616263");   /* 256 bytes, abc... */
+    CHECK(g);
+    if (g) {
+        /* chunks of 256, 256, 256 and 232 bytes, the end, WB 0, then the version */
+        CHECK(strstr(g, ">B<0001") && strstr(g, ">B<e800") &&
+              strstr(g, ">B<0000>B<57420000>B<011400>"));
+        int chunks = 0;
+        for (const char *q = g; (q = strstr(q, ">B<0001")) != NULL; q++)
+            chunks++;
+        CHECK_INT(chunks, 3);
+    }
     CHECK(strstr(d, "T<hello>T<\r\n>T<>>> >"));
     CHECK(strstr(d, "C<1000>"));
     CHECK_STR(tb_fs_get("hello.txt"), "hello");
@@ -379,13 +411,20 @@ static void test_webrepl_wrong_passwords(void)
             CHECK(p->closed);
         }
     }
-    /* the right one still works, after its delay, and clears the count */
+    /* the right one still works, after its delay, and clears the count; webrepl_cli.py's
+     * version request, sent at once after the password, is answered after the delay too */
     c_handshake();
-    c_frame(WS_OP_TEXT, "secret1\r", 8, 1);
+    c_frame(WS_OP_BIN, "secret1\r", 8, 0);
+    c_header(WR_GET_VER, 0, "");
     tb_peer *p = tb_add_client(cl, cl_len);
     p->stall = 1;
+    uint32_t t0 = tb_now_ms;
+    serve(1);
+    CHECK_STR(decode(p), "T<Password: >");
     serve(400);
-    CHECK(strstr(decode(p), "WebREPL connected"));
+    CHECK_STR(decode(p), "T<Password: >T<\r\nWebREPL connected\r\n>>> >B<011400>");
+    CHECK(tb_now_ms - t0 >= 2000);          /* the fifth attempt in a row waits 2 s */
+    CHECK(strstr(tb_reports, "password attempt held 2000 ms"));
 }
 
 static void test_webrepl_limits(void)

@@ -198,6 +198,7 @@ int hal_rtc_write(size_t off, const void *buf, size_t len)
 /* ---- console ----------------------------------------------------------------------------- */
 
 static char line[1024];
+static char logged[sizeof line];  /* the line for events.jsonl: secrets as '*' */
 static size_t line_len;
 
 void sim_console_flush(void)
@@ -209,25 +210,38 @@ void sim_console_flush(void)
         n--;
     sim_ev e;
     ev_begin(&e, "console");
-    ev_strn(&e, "text", line, n);
+    ev_strn(&e, "text", logged, n);
     ev_end(&e);
     sim_say("| %.*s", (int)n, line);
     line_len = 0;
 }
 
-void hal_console_write(const char *s, size_t len)
+static void console_put(const char *s, size_t len, bool secret)
 {
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\n') {
-            if (line_len == 0)
-                line[line_len++] = ' ';   /* an empty line still shows */
+            if (line_len == 0) {
+                line[0] = logged[0] = ' ';   /* an empty line still shows */
+                line_len = 1;
+            }
             sim_console_flush();
         } else {
             if (line_len == sizeof line)
                 sim_console_flush();
-            line[line_len++] = s[i];
+            line[line_len] = s[i];
+            logged[line_len++] = secret ? '*' : s[i];
         }
     }
+}
+
+void hal_console_write(const char *s, size_t len)
+{
+    console_put(s, len, false);
+}
+
+void hal_console_write_secret(const char *s, size_t len)
+{
+    console_put(s, len, true);
 }
 
 int hal_console_read(char *buf, size_t cap, uint32_t timeout_ms)
