@@ -9,7 +9,8 @@
 #     steps, bytes, modeled radio time and energy on an ESP8266), the presses a pair of AA
 #     cells would last, and the ratio;
 #  3. hookd itself (bench/hookd.sh): its trigger endpoint next to adnanh/webhook and nginx
-#     under wrk, the events it stored against the replies, and press-to-action time.
+#     under wrk, the events it stored against the replies, and press-to-action time;
+#  4. hookd on SQLite vs one, two and three instances on one PostgreSQL (bench/pg.sh).
 set -euo pipefail
 build=$1
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -117,3 +118,6 @@ stop
 echo
 echo "== hookd =="
 bash "$src/bench/hookd.sh" "$build"
+
+echo
+bash "$src/bench/pg.sh" "$build"
