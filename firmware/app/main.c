@@ -222,6 +222,7 @@ static int call_webhook(void)
         .total_timeout_ms = (uint32_t)config.http_timeout * 1000u,
         .resolve = config.fast_wake ? resolve : NULL,
         .status_only = true,   /* the status line is all a press needs: sleep sooner */
+        .tls_resume = config.fast_wake,   /* https: a short handshake (docs/fast-wake.md) */
     };
     int err = http_do(&request, &response);
     /* Nothing reached a server over what was kept (the host moved within its TTL, the router

@@ -81,8 +81,12 @@ _Noreturn void hal_reset(void);
 void hal_wdt_feed(void);                      /* for long computations between waits */
 
 /* ---- RTC memory: survives deep sleep and resets, lost on power loss --------------------- */
-/* The application keeps one checksummed record at offset 0 (app/rtc_state.h). */
+/* Layout: 0..63 the application's record and 64..235 its queue of unsent presses
+ * (app/rtc_state.h); 236..491 the port's TLS session (ports/common/tls_mbedtls.c), which only
+ * hal_tls_start() reads and writes. Each part has its own checksum and version. */
 #define HAL_RTC_SIZE 492
+#define HAL_RTC_TLS_OFF 236
+#define HAL_RTC_TLS_SIZE 256
 int hal_rtc_read(size_t off, void *buf, size_t len);
 int hal_rtc_write(size_t off, const void *buf, size_t len);
 
@@ -179,6 +183,10 @@ int hal_tcp_accept(int listener, uint32_t timeout_ms);                /* BH_ERR_
 typedef struct {
     const char *host;         /* checked against the certificate; also sent as SNI */
     const char *ca_file;      /* a flash file with PEM CAs; NULL: the board's CA bundle */
+    /* Session resumption across deep sleep (docs/fast-wake.md): the port keeps the session
+     * in its part of RTC memory and offers it on the next handshake with the same host and
+     * CAs while its lifetime lasts. false: a full handshake, nothing kept. */
+    bool resume;
 } hal_tls_params;
 int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms); /* BH_ERR_CERT, _TLS */
 

@@ -665,7 +665,7 @@ static int exchange(call *c)
         return fail(c, "connect", s, "%s", bh_strerror(s));
 
     if (u.https) {
-        hal_tls_params tp = {host, c->req->ca_file};
+        hal_tls_params tp = {host, c->req->ca_file, c->req->tls_resume};
         t = time_left(c);
         rc = t ? hal_tls_start(s, &tp, t) : BH_ERR_TIMEOUT;
         if (rc < 0) {

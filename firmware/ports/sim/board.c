@@ -169,6 +169,7 @@ static _Noreturn void end_wake(int request, uint32_t sleep_ms)
 
 _Noreturn void hal_deep_sleep(uint32_t ms)
 {
+    tls_before_sleep();
     end_wake(REQ_SLEEP, ms);
 }
 

@@ -1,0 +1,226 @@
+"""Real delivery targets for tests/hookd/test_faults.py that can be stopped and started again on
+the same port while hookd keeps retrying: an aiosmtpd SMTP server, an http.server receiver
+that counts Idempotency-Keys, a mosquitto broker with persistence and a mosquitto_sub with a
+persistent session (so a message the broker accepted before the subscriber reconnected after
+a broker restart still reaches it).
+
+aiosmtpd is Debian's python3-aiosmtpd: import this module from /usr/bin/python3 (see
+test_faults.py's re-exec)."""
+import email
+import email.policy
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from aiosmtpd.controller import Controller
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, up, timeout=10, proc=None):
+    """Waits until 127.0.0.1:port accepts connections (up) or refuses them (not up)."""
+    end = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            ok = up
+        except OSError:
+            ok = not up
+        if ok:
+            return
+        if time.time() > end or (proc is not None and proc.poll() is not None):
+            raise AssertionError("port %d did not go %s" % (port, "up" if up else "down"))
+        time.sleep(0.05)
+
+
+class SmtpServer:
+    """aiosmtpd on a fixed port; keeps every message (value1 from the body, Message-ID)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.messages = []       # (Message-ID, raw bytes)
+        self.lock = threading.Lock()
+        self.controller = None
+        self.start()
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        with self.lock:
+            self.messages.append((msg["Message-ID"], raw))
+        return "250 OK"
+
+    def start(self):
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        wait_port(self.port, True)
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+            wait_port(self.port, False)
+
+    def ids(self):
+        with self.lock:
+            return [m[0] for m in self.messages]
+
+
+class HttpReceiver:
+    """http.server on a fixed port that de-duplicates by Idempotency-Key, as a receiver should:
+    every request is counted, but its effect (the body kept in `applied`) happens once per
+    key. With lose_first_reply, the first request of each key is read and kept, then the
+    connection is closed without an answer: the reply lost on the way back, which hookd must
+    treat as a failed attempt and retry with the same key."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.requests = []       # (Idempotency-Key, body)
+        self.applied = {}        # key -> body, the first time the key was seen
+        self.lose_first_reply = False
+        self.lock = threading.Lock()
+        self.server = None
+        self.start()
+
+    def start(self):
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                key = self.headers.get("Idempotency-Key")
+                with outer.lock:
+                    outer.requests.append((key, body))
+                    first = key not in outer.applied
+                    if first:
+                        outer.applied[key] = body
+                if first and outer.lose_first_reply:
+                    # applied, but the caller never hears of it
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                reply = b"ok" if first else b"duplicate, already applied"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        class Server(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", self.port), H)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+            wait_port(self.port, False)
+
+    def url(self, path="/hook"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def counts(self):
+        """(requests, distinct keys)"""
+        with self.lock:
+            return len(self.requests), len(self.applied)
+
+
+class Broker:
+    """mosquitto on a fixed port, persistence on (saved at SIGTERM, read at start), so that a
+    persistent subscriber's session and queued messages outlive a restart."""
+
+    def __init__(self, tmp):
+        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not os.path.exists(self.exe):
+            raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
+        self.tmp = os.path.join(tmp, "mosquitto")
+        os.makedirs(self.tmp, exist_ok=True)
+        self.port = free_port()
+        self.conf = os.path.join(self.tmp, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
+                f.write("user root\n")
+            f.write("persistence true\npersistence_location %s/\nlog_dest stderr\n"
+                    "listener %d 127.0.0.1\nallow_anonymous true\n" % (self.tmp, self.port))
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "broker.log"), "a+")
+        self.proc = subprocess.Popen([self.exe, "-c", self.conf], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        try:
+            wait_port(self.port, True, proc=self.proc)
+        except AssertionError:
+            self.log.seek(0)
+            raise AssertionError("mosquitto did not start: " + self.log.read())
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+            self.log.close()
+            wait_port(self.port, False)
+
+
+class Subscriber:
+    """mosquitto_sub with a persistent session (-c, QoS 1): it reconnects by itself after a
+    broker restart, and gets what was queued for it meanwhile. Started once it has its
+    SUBACK, so it cannot miss a message."""
+
+    def __init__(self, port, topic):
+        self.topic = topic.rstrip("#")
+        self.messages = []
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1",
+                                      "-p", str(port), "-t", topic, "-q", "1", "-c",
+                                      "-i", "hookd-faults-%d" % os.getpid(), "-v", "-d"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        seen = []
+        while True:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise RuntimeError("mosquitto_sub: " + "".join(seen))
+            seen.append(line)
+            if "SUBACK" in line:
+                break
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if line.startswith(self.topic) and " " in line:
+                with self.lock:
+                    self.messages.append(line.split(" ", 1)[1])
+
+    def got(self):
+        with self.lock:
+            return list(self.messages)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.thread.join(5)
+        self.proc.stdout.close()
