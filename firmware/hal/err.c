@@ -19,7 +19,7 @@ const char *bh_strerror(int err)
     case BH_ERR_CERT: return "server certificate not trusted";
     case BH_ERR_PROTO: return "malformed response";
     case BH_ERR_TOOBIG: return "too large";
-    case BH_ERR_STATE: return "not allowed in this state";
+    case BH_ERR_STATE: return "not allowed now";
     case BH_ERR_FULL: return "flash full";
     case BH_ERR_UNSUPPORTED: return "not supported by this board";
     default: return "unknown error";

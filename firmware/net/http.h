@@ -61,6 +61,7 @@ typedef struct {
     int (*resolve)(const char *host, uint32_t *ip, uint32_t timeout_ms);
     bool status_only;            /* stop after the status line and headers: the body is
                                     neither read nor waited for (saves radio time) */
+    bool tls_resume;             /* https: keep and resume the TLS session (hal_tls_params) */
 } http_request;
 
 typedef struct {

@@ -1,13 +1,18 @@
 """HTTPS from the simulated board to a real nginx with a test CA: the certificate is verified
-(the chapter's MicroPython verified nothing)."""
+(the chapter's MicroPython verified nothing), and the TLS session is kept in RTC memory across
+deep sleep so that the next press makes a short, resumed handshake (docs/fast-wake.md). nginx
+logs $ssl_session_reused for each request: "r" when the board resumed, "." for a full
+handshake; a server that refuses the kept session costs a full handshake, never the press."""
+import copy
 import os
+import socket
 import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import WORLD, Board, TempDir, free_port  # noqa: E402
+from harness import WORLD, Board, BoardTestCase, TempDir, free_port  # noqa: E402
 
 PATH = "/trigger/button_pressed/with/key/b7xKq2W9-fLm_4TzR8vYpA"
 
@@ -22,27 +27,40 @@ def make_ca(d, name):
             f"/CN={name}", cwd=d)
 
 
-def make_cert(d, ca, name, host):
+def make_cert(d, ca, name, host, *aliases):
     openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
             f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={host}", cwd=d)
     with open(os.path.join(d, f"{name}.ext"), "w") as f:
-        f.write(f"subjectAltName=DNS:{host}\n")
+        f.write("subjectAltName=" + ",".join(f"DNS:{h}" for h in (host, *aliases)) + "\n")
     openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext",
             cwd=d)
 
 
-class HttpsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmpctx = TempDir()
-        cls.tmp = cls.tmpctx.__enter__()
-        d = cls.tmp
-        make_ca(d, "testca")
-        make_ca(d, "otherca")
-        make_cert(d, "testca", "server", "hooks.test")
-        cls.port = free_port()
+# Server-side session resumption, as nginx is commonly configured:
+#  tickets  as nginx's defaults: session tickets (RFC 5077), no session cache; kept an hour
+#  cache    tickets off, a shared session cache (session ids), as Mozilla's TLS guide advises
+#  refuse   neither: every handshake is a full one
+SESSIONS = {
+    "tickets": "ssl_session_timeout 1h;",
+    "cache": "ssl_session_tickets off; ssl_session_cache shared:bh:1m; ssl_session_timeout 1h;",
+    "refuse": "ssl_session_tickets off; ssl_session_cache off;",
+    "short": "ssl_session_timeout 5s;",   # tickets that last 5 s (their lifetime hint)
+}
+
+
+class Nginx:
+    """nginx with TLS on a free port, logging for each request whether its session was
+    resumed. A restart makes new session ticket keys, as a server reboot does."""
+
+    def __init__(self, d, sessions="tickets", port=None):
+        self.d, self.port = d, port or free_port()
         os.makedirs(os.path.join(d, "logs"), exist_ok=True)
+        self.proc = None
+        self.start(sessions)
+
+    def start(self, sessions):
+        d = self.d
         with open(os.path.join(d, "nginx.conf"), "w") as f:
             f.write(f"""
 worker_processes 1;
@@ -50,12 +68,14 @@ pid {d}/nginx.pid;
 error_log {d}/logs/error.log;
 events {{ worker_connections 64; }}
 http {{
-  access_log {d}/logs/access.log;
+  log_format bh '$request $ssl_session_reused $ssl_protocol';
+  access_log {d}/logs/access.log bh;
   client_body_temp_path {d}/body;
   server {{
-    listen 127.0.0.1:{cls.port} ssl;
+    listen 127.0.0.1:{self.port} ssl;
     ssl_certificate {d}/server.pem;
     ssl_certificate_key {d}/server.key;
+    {SESSIONS[sessions]}
     location /trigger/ {{
       default_type "text/html; charset=utf-8";
       return 200 "Congratulations! You've fired the button_pressed event";
@@ -63,20 +83,63 @@ http {{
   }}
 }}
 """)
-        cls.nginx = subprocess.Popen(["nginx", "-e", "stderr", "-p", d, "-c",
+        pid = os.path.join(d, "nginx.pid")
+        if os.path.exists(pid):
+            os.remove(pid)
+        self.proc = subprocess.Popen(["nginx", "-e", "stderr", "-p", d, "-c",
                                       os.path.join(d, "nginx.conf"), "-g", "daemon off;"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
-        while time.time() < deadline:
-            if os.path.exists(os.path.join(d, "nginx.pid")):
-                break
+        while time.time() < deadline and not os.path.exists(pid):
             time.sleep(0.05)
-        time.sleep(0.2)
+        # listening once it accepts a connection
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not start")
+
+    def restart(self, sessions="tickets"):
+        self.stop()
+        self.start(sessions)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def log(self):
+        """(request line, $ssl_session_reused) of each POST, oldest first."""
+        try:
+            with open(os.path.join(self.d, "logs", "access.log")) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return []
+        return [(ln.rsplit(" ", 2)[0], ln.rsplit(" ", 2)[1]) for ln in lines
+                if ln.startswith("POST ")]
+
+
+def make_certs(d):
+    make_ca(d, "testca")
+    make_ca(d, "otherca")
+    make_cert(d, "testca", "server", "hooks.test", "alias.test")
+
+
+class HttpsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmpctx = TempDir()
+        cls.tmp = cls.tmpctx.__enter__()
+        make_certs(cls.tmp)
+        cls.server = Nginx(cls.tmp)
+        cls.port = cls.server.port
 
     @classmethod
     def tearDownClass(cls):
-        cls.nginx.terminate()
-        cls.nginx.wait(timeout=10)
+        cls.server.stop()
         cls.tmpctx.__exit__(None, None, None)
 
     def read(self, name):
@@ -130,6 +193,145 @@ http {{
         evs, console = self.press("wronghost", host="localhost", ca="testca.pem")
         self.assertIn("certificate", console)
         self.assertEqual(self.accesses(), before)
+
+
+class ResumeTest(BoardTestCase):
+    """The TLS session kept across deep sleep: each test powers a board on, presses it several
+    times, and checks every press reached nginx exactly once, with the handshake it expected."""
+
+    def setUp(self):
+        super().setUp()
+        make_certs(self.tmp)
+        self.server = None
+
+    def tearDown(self):
+        if self.server:
+            self.server.stop()
+        super().tearDown()
+
+    def board(self, sessions="tickets", faults=None, host="hooks.test", **config):
+        self.server = Nginx(self.tmp, sessions)
+        world = copy.deepcopy(WORLD)
+        world["hosts"] = {"hooks.test": "127.0.0.1", "alias.test": "127.0.0.1"}
+        if faults:
+            world["faults"] = faults
+        with open(os.path.join(self.tmp, "testca.pem"), "rb") as f:
+            ca = f.read()
+        b = Board(self.tmp, world=world, extra_files={"ca.pem": ca},
+                  config={"WEBHOOK_URL": f"https://{host}:{self.server.port}{PATH}",
+                          "CA_FILE": "ca.pem", **config})
+        self.boards.append(b)
+        b.wait("sleeping")
+        return b
+
+    def press(self, b, n, reused):
+        """Press; the n-th press must reach nginx once, over a session resumed ("r") or not
+        (".") as nginx saw it. Returns the wake's report and its TLS notes."""
+        b.press()
+        b.wait("sleeping")
+        # the board sleeps once it has the status line: nginx may log a moment later
+        deadline = time.time() + 10
+        while len(self.server.log()) < n and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertEqual([r for _, r in self.server.log()][n - 1:], [reused], b.console())
+        self.assertEqual(len(self.server.log()), n)
+        evs = b.wake_events(n + 1)
+        self.assertIn("Webhook invoked", b.console(n + 1))
+        self.assertEqual([e for e in evs if e["event"] == "error"], [])
+        report = [e for e in evs if e["event"] == "report"][-1]
+        self.assertEqual(report["tls"], 1)
+        self.assertEqual(report["tls_resumed"], 1 if reused == "r" else 0)
+        notes = [e["text"] for e in evs if e["event"] == "info" and e.get("where") == "tls"]
+        return report, "\n".join(notes)
+
+    def test_ticket_resumed_on_next_presses(self):
+        b = self.board("tickets")
+        full, notes = self.press(b, 1, ".")
+        self.assertIn("full handshake", notes)
+        self.assertIn("session kept in RTC memory: ticket", notes)
+        for n in (2, 3):
+            short, notes = self.press(b, n, "r")
+            self.assertIn("session resumed (ticket kept in RTC memory)", notes)
+            # no certificate comes: fewer bytes; and the request leaves with the client's last
+            # handshake flight: ClientHello, then Finished + request, then close_notify (a
+            # full handshake sends its key exchange in a packet of its own before the request)
+            self.assertLess(short["rx_bytes"], full["rx_bytes"])
+            self.assertEqual((full["tx_packets"], short["tx_packets"]), (4, 3), b.console())
+            self.assertLess(short["radio_ms"], full["radio_ms"])
+
+    def test_session_id_resumed_when_server_has_no_tickets(self):
+        b = self.board("cache")
+        _, notes = self.press(b, 1, ".")
+        self.assertIn("session kept in RTC memory: session id", notes)
+        _, notes = self.press(b, 2, "r")
+        self.assertIn("session resumed (session id kept in RTC memory)", notes)
+
+    def test_server_restarted_with_new_ticket_keys(self):
+        b = self.board("tickets")
+        self.press(b, 1, ".")
+        self.server.restart("tickets")      # new ticket keys: the kept ticket means nothing
+        _, notes = self.press(b, 2, ".")
+        self.assertIn("the server refused the kept session", notes)
+        self.press(b, 3, "r")               # the new ticket, kept by press 2
+
+    def test_server_stops_resuming(self):
+        b = self.board("tickets")
+        self.press(b, 1, ".")
+        self.server.restart("refuse")
+        _, notes = self.press(b, 2, ".")
+        self.assertIn("the server refused the kept session", notes)
+        _, notes = self.press(b, 3, ".")    # nothing was kept: nothing offered
+        self.assertNotIn("refused", notes)
+        self.assertNotIn("session kept", notes)
+
+    def test_corrupt_session_in_rtc_memory_ignored(self):
+        # as press 2 wakes (boot 3), a byte of the kept master secret is inverted: offering it
+        # would make the server's Finished fail to verify and the press be lost
+        b = self.board("tickets", faults={"rtc_flip_at_boot": {"boot": 3, "offset": 236 + 20}})
+        self.press(b, 1, ".")
+        _, notes = self.press(b, 2, ".")
+        self.assertIn("the TLS session in RTC memory is for another host or other CAs, or "
+                      "corrupt: ignored", notes)
+        self.press(b, 3, "r")
+
+    def test_other_cas_not_resumed(self):
+        b = self.board("tickets")
+        self.press(b, 1, ".")
+        # the user adds a CA: the session was verified against other CAs, so it is not used
+        with open(os.path.join(self.tmp, "testca.pem"), "rb") as a, \
+                open(os.path.join(self.tmp, "otherca.pem"), "rb") as o:
+            both = a.read() + o.read()
+        with open(os.path.join(b.state, "flash", "ca.pem"), "wb") as f:
+            f.write(both)
+        _, notes = self.press(b, 2, ".")
+        self.assertIn("for another host or other CAs", notes)
+
+    def test_other_host_not_resumed(self):
+        b = self.board("tickets")
+        self.press(b, 1, ".")
+        # the same server by another name (its certificate has both): a session is for a name
+        with open(os.path.join(b.state, "flash", "config.py")) as f:
+            cfg = f.read().replace("https://hooks.test:", "https://alias.test:")
+        with open(os.path.join(b.state, "flash", "config.py"), "w") as f:
+            f.write(cfg)
+        _, notes = self.press(b, 2, ".")
+        self.assertIn("for another host or other CAs", notes)
+        self.press(b, 3, "r")
+
+    def test_ticket_past_its_lifetime_not_offered(self):
+        b = self.board("short")
+        self.press(b, 1, ".")
+        self.press(b, 2, "r")               # within the 5 s the server gave it
+        time.sleep(5)                       # asleep past it: the board counts its sleep
+        _, notes = self.press(b, 3, ".")
+        self.assertIn("the kept TLS session is past its lifetime: full handshake", notes)
+        self.assertNotIn("refused", notes)  # it was not offered
+
+    def test_fast_wake_off_never_resumes(self):
+        b = self.board("tickets", FAST_WAKE=0)
+        for n in (1, 2):
+            _, notes = self.press(b, n, ".")
+            self.assertNotIn("session kept", notes)
 
 
 if __name__ == "__main__":

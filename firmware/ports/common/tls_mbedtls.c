@@ -10,6 +10,8 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
@@ -23,6 +25,9 @@
 
 #define TLS_MAX_SESSIONS 4
 #define CA_FILE_MAX (256 * 1024)
+/* Handshake records are gathered and leave together when mbedTLS waits for the peer, so
+ * that a flight is one TCP segment, as lwIP's tcp_write() + tcp_output() would send it. */
+#define CORK_MAX 1460
 
 typedef struct {
     bool used;
@@ -33,6 +38,8 @@ typedef struct {
     mbedtls_x509_crt ca;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_entropy_context entropy;
+    size_t corked;              /* bytes in cork[] not yet handed to the socket */
+    unsigned char cork[CORK_MAX];
 } session;
 
 static session sessions[TLS_MAX_SESSIONS];
@@ -52,20 +59,58 @@ bool tls_is_active(int s)
 
 /* mbedTLS's I/O callbacks: non-blocking, so that waiting stays in our hands (timeouts, the
  * watchdog). */
+static int sock_error(int n)
+{
+    return n == BH_ERR_RESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+/* Hands what is corked to the socket: 0 once all of it is gone, WANT_WRITE, or an error. */
+static int flush(session *t)
+{
+    size_t done = 0;
+    int rc = 0;
+    while (done < t->corked) {
+        int n = port_sock_send(t->s, t->cork + done, t->corked - done);
+        if (n == PORT_WOULD_BLOCK) {
+            rc = MBEDTLS_ERR_SSL_WANT_WRITE;
+            break;
+        }
+        if (n < 0) {
+            rc = sock_error(n);
+            break;
+        }
+        done += (size_t)n;
+    }
+    memmove(t->cork, t->cork + done, t->corked - done);
+    t->corked -= done;
+    return rc;
+}
+
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
     session *t = ctx;
-    int n = port_sock_send(t->s, buf, len);
+    if (t->corked + len > CORK_MAX) {
+        int rc = flush(t);
+        if (rc != 0)
+            return rc;
+    }
+    if (len <= CORK_MAX - t->corked) {
+        memcpy(t->cork + t->corked, buf, len);
+        t->corked += len;
+        return (int)len;
+    }
+    int n = port_sock_send(t->s, buf, len);   /* a record bigger than a segment */
     if (n == PORT_WOULD_BLOCK)
         return MBEDTLS_ERR_SSL_WANT_WRITE;
-    if (n < 0)
-        return n == BH_ERR_RESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
-    return n;
+    return n < 0 ? sock_error(n) : n;
 }
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     session *t = ctx;
+    int rc = flush(t);   /* mbedTLS waits for the peer: what it wrote must be on its way */
+    if (rc != 0)
+        return rc;
     int n = port_sock_recv(t->s, buf, len);
     if (n == PORT_WOULD_BLOCK)
         return MBEDTLS_ERR_SSL_WANT_READ;
@@ -140,6 +185,280 @@ static int load_cas(session *t, const hal_tls_params *p)
     return BH_OK;
 }
 
+/* ---- The session kept across deep sleep (docs/fast-wake.md) --------------------------------
+ *
+ * mbedtls_ssl_session_save() would serialise the whole peer certificate: far too big for the
+ * 256 bytes of RTC memory this port owns (HAL_RTC_TLS_OFF). The record keeps only what an
+ * abbreviated TLS 1.2 handshake needs: the master secret, the cipher suite and either the
+ * server's session ticket (RFC 5077) or its session id. Byte layout, little-endian:
+ *
+ *    0  magic 'T'       1  version      2  flags (KEPT_TICKET)    3  length of data[]
+ *    4  check: the first 4 bytes of SHA-256 over bytes 0..3, 8..9 and 16..63+length, the
+ *       host name and a SHA-256 of the trusted CAs; so a record for another host, one kept
+ *       before the CAs changed and a corrupt one all fail it alike, and are ignored
+ *    8  cipher suite   10  check of left_s (its halves folded, inverted)
+ *   12  left_s: seconds of lifetime left when the last deep sleep began (or when kept, for
+ *       a session kept in this wake); tls_before_sleep() counts each wake and sleep off it,
+ *       as the board's clock measured them, rounded up
+ *   16  master secret (48)                    64  data[]: the ticket or the session id
+ *
+ * The board has no calendar, so age is counted down across sleeps; a wake that began with a
+ * reset rather than a deep sleep (the time asleep unknown) drops the session. The server
+ * enforces lifetimes anyway: a session it no longer knows costs one full handshake.
+ *
+ * 192 bytes of ticket fit: OpenSSL (nginx) issues 192-byte tickets for host names up to about
+ * a dozen characters and 208 or 224 bytes for longer ones, which do not; then the session id
+ * is kept instead, which resumes with a server that has a session cache. A resumed session
+ * has no peer certificate: it stands on the full handshake that made it, which verified the
+ * certificate (VERIFY_REQUIRED) for this host against these CAs. */
+#define KEPT_MAGIC 'T'
+#define KEPT_VERSION 1
+#define KEPT_TICKET 1
+#define KEPT_DATA 64
+#define KEPT_DATA_MAX (HAL_RTC_TLS_SIZE - KEPT_DATA)
+/* Lifetimes when the server gives none (a session id; a ticket hint of 0, "unspecified"),
+ * and the longest any ticket is kept (RFC 8446's 7 days). */
+#define KEPT_ID_LIFETIME_S (24 * 3600)
+#define KEPT_TICKET_MAX_S (7 * 24 * 3600)
+
+/* A session kept in this wake: its lifetime counts from kept_at_ms, not from the last sleep.
+ * RAM, so it is false again after any reset. */
+static bool kept_fresh;
+static uint32_t kept_at_ms;
+
+_Static_assert(HAL_RTC_TLS_OFF % 4 == 0 && HAL_RTC_TLS_SIZE % 4 == 0, "RTC words");
+_Static_assert(HAL_RTC_TLS_OFF + HAL_RTC_TLS_SIZE <= HAL_RTC_SIZE, "RTC memory");
+
+static void put16(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    put16(p, v);
+    put16(p + 2, v >> 16);
+}
+
+static uint32_t get16(const unsigned char *p)
+{
+    return p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return get16(p) | get16(p + 2) << 16;
+}
+
+/* SHA-256 of the trusted CAs as parsed (DER), whatever file or bundle they came from. */
+static void ca_digest(const mbedtls_x509_crt *ca, unsigned char out[32])
+{
+    mbedtls_sha256_context c;
+    mbedtls_sha256_init(&c);
+    mbedtls_sha256_starts_ret(&c, 0);
+    for (; ca && ca->raw.len; ca = ca->next)
+        mbedtls_sha256_update_ret(&c, ca->raw.p, ca->raw.len);
+    mbedtls_sha256_finish_ret(&c, out);
+    mbedtls_sha256_free(&c);
+}
+
+static void kept_check(const unsigned char *r, const char *host, const unsigned char ca[32],
+                       unsigned char out[4])
+{
+    unsigned char d[32];
+    mbedtls_sha256_context c;
+    mbedtls_sha256_init(&c);
+    mbedtls_sha256_starts_ret(&c, 0);
+    mbedtls_sha256_update_ret(&c, r, 4);
+    mbedtls_sha256_update_ret(&c, r + 8, 2);
+    mbedtls_sha256_update_ret(&c, r + 16, KEPT_DATA - 16 + r[3]);
+    mbedtls_sha256_update_ret(&c, (const unsigned char *)host, strlen(host) + 1);
+    mbedtls_sha256_update_ret(&c, ca, 32);
+    mbedtls_sha256_finish_ret(&c, d);
+    mbedtls_sha256_free(&c);
+    memcpy(out, d, 4);
+}
+
+static void kept_clear(void)
+{
+    static const unsigned char zero[4];
+    hal_rtc_write(HAL_RTC_TLS_OFF, zero, sizeof zero);
+    kept_fresh = false;
+}
+
+static uint32_t fold(uint32_t v)
+{
+    return ~(v ^ (v >> 16)) & 0xFFFF;
+}
+
+/* Seconds since left_s was last counted, rounded up, with 1/16 more for the drift of the
+ * RTC clock over the sleep; false when unknown (this wake began with a reset). */
+static bool kept_elapsed(uint32_t *s)
+{
+    uint32_t now = hal_millis(), ms;
+    if (kept_fresh) {
+        *s = (now - kept_at_ms) / 1000 + 1;
+        return true;
+    }
+    if (hal_slept_ms(&ms) != BH_OK)
+        return false;
+    ms = ms / 1000 + 1;
+    *s = ms + ms / 16 + now / 1000 + 1;
+    return true;
+}
+
+/* Lifetime left (0: past it), or -1 when unknown or when the record's left_s is damaged. */
+static int64_t kept_left(const unsigned char *r)
+{
+    uint32_t left = get32(r + 12), elapsed;
+    if (get16(r + 10) != fold(left) || !kept_elapsed(&elapsed))
+        return -1;
+    return left > elapsed ? left - elapsed : 0;
+}
+
+void tls_before_sleep(void)
+{
+    unsigned char r[16];
+    if (hal_rtc_read(HAL_RTC_TLS_OFF, r, sizeof r) != BH_OK || r[0] != KEPT_MAGIC)
+        return;
+    int64_t left = kept_left(r);
+    if (left <= 0) {
+        kept_clear();
+        return;
+    }
+    put16(r + 10, fold((uint32_t)left));
+    put32(r + 12, (uint32_t)left);
+    hal_rtc_write(HAL_RTC_TLS_OFF + 8, r + 8, 8);
+}
+
+/* The kept session for this host and these CAs, if there is one still in its lifetime:
+ * restored into t->ssl. Returns its kind ("ticket", "session id") or NULL. */
+static const char *kept_offer(session *t, const hal_tls_params *p, const unsigned char ca[32],
+                              unsigned char r[HAL_RTC_TLS_SIZE])
+{
+    unsigned char check[4];
+    if (hal_rtc_read(HAL_RTC_TLS_OFF, r, HAL_RTC_TLS_SIZE) != BH_OK || r[0] != KEPT_MAGIC)
+        return NULL;                   /* nothing kept: power-on, or cleared */
+    if (r[1] != KEPT_VERSION || r[3] == 0 || r[3] > KEPT_DATA_MAX) {
+        note(p->host, BH_ERR_PROTO, "%s: %s", "the TLS session in RTC memory has another "
+             "layout: ignored, full handshake");
+        return NULL;
+    }
+    kept_check(r, p->host, ca, check);
+    if (memcmp(check, r + 4, 4) != 0) {
+        note(p->host, BH_ERR_PROTO, "%s: %s", "the TLS session in RTC memory is for another "
+             "host or other CAs, or corrupt: ignored, full handshake");
+        return NULL;
+    }
+    int64_t left = kept_left(r);
+    if (left <= 0) {
+        note(p->host, BH_OK, "%s: %s", left < 0 ? "the age of the kept TLS session is unknown "
+             "(a reset, not a deep sleep): full handshake" : "the kept TLS session is past its "
+             "lifetime: full handshake");
+        return NULL;
+    }
+    mbedtls_ssl_session sess;
+    mbedtls_ssl_session_init(&sess);
+    sess.ciphersuite = (int)get16(r + 8);
+    sess.compression = MBEDTLS_SSL_COMPRESS_NULL;
+    memcpy(sess.master, r + 16, sizeof sess.master);
+    /* encrypt-then-MAC and the extended master secret come from the server's hello again */
+    const char *kind = "session id";
+    if (r[2] & KEPT_TICKET) {
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+        sess.ticket = malloc(r[3]);
+        if (!sess.ticket)
+            return NULL;
+        memcpy(sess.ticket, r + KEPT_DATA, r[3]);
+        sess.ticket_len = r[3];
+        sess.ticket_lifetime = (uint32_t)left;
+        kind = "ticket";
+#else
+        return NULL;
+#endif
+    } else {
+        if (r[3] > sizeof sess.id)
+            return NULL;
+        memcpy(sess.id, r + KEPT_DATA, r[3]);
+        sess.id_len = r[3];
+    }
+    int ret = mbedtls_ssl_set_session(&t->ssl, &sess);
+    mbedtls_ssl_session_free(&sess);
+    return ret == 0 ? kind : NULL;
+}
+
+/* After a handshake: keep its session for the next wake. old: the record offered, or NULL.
+ * A resumed session whose ticket did not change is left as it is: its lifetime runs from the
+ * full handshake that made it. */
+static const char *kept_store(session *t, const hal_tls_params *p, const unsigned char ca[32],
+                              const unsigned char old[HAL_RTC_TLS_SIZE], bool resumed,
+                              uint32_t started_ms, char *why, size_t cap)
+{
+    mbedtls_ssl_session sess;
+    mbedtls_ssl_session_init(&sess);
+    const char *kind = NULL;
+    unsigned char r[HAL_RTC_TLS_SIZE];
+    memset(r, 0, sizeof r);
+    if (mbedtls_ssl_get_session(&t->ssl, &sess) != 0)
+        goto out;
+    uint32_t life = KEPT_ID_LIFETIME_S;
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    /* mbedTLS leaves the ticket it offered in a session the server did not resume when no
+     * new ticket came: that one is dead */
+    bool same = old && (old[2] & KEPT_TICKET) && old[3] == sess.ticket_len &&
+                memcmp(old + KEPT_DATA, sess.ticket, sess.ticket_len) == 0;
+    if (same && !resumed) {
+        sess.ticket_len = 0;
+    } else if (sess.ticket_len > 0 && sess.ticket_len <= KEPT_DATA_MAX) {
+        if (same) {
+            kind = "ticket";           /* resumed, no new ticket: kept as it was */
+            goto out;
+        }
+        r[2] = KEPT_TICKET;
+        r[3] = (unsigned char)sess.ticket_len;
+        memcpy(r + KEPT_DATA, sess.ticket, sess.ticket_len);
+        life = sess.ticket_lifetime ? sess.ticket_lifetime : KEPT_ID_LIFETIME_S;
+        if (life > KEPT_TICKET_MAX_S)
+            life = KEPT_TICKET_MAX_S;
+        kind = "ticket";
+    } else if (sess.ticket_len > 0) {
+        snprintf(why, cap, "; its %u-byte ticket does not fit RTC memory",
+                 (unsigned)sess.ticket_len);
+    }
+#endif
+    if (!kind) {
+        if (sess.id_len < 16 || sess.id_len > 32)
+            goto out;                  /* the server offers no resumption at all */
+        if (resumed) {
+            kind = "session id";       /* the same id: kept as it was */
+            goto out;
+        }
+        r[3] = (unsigned char)sess.id_len;
+        memcpy(r + KEPT_DATA, sess.id, sess.id_len);
+        kind = "session id";
+    }
+    r[0] = KEPT_MAGIC;
+    r[1] = KEPT_VERSION;
+    put16(r + 8, (uint32_t)sess.ciphersuite);
+    put16(r + 10, fold(life));
+    put32(r + 12, life);
+    memcpy(r + 16, sess.master, 48);
+    kept_check(r, p->host, ca, r + 4);
+    if (hal_rtc_write(HAL_RTC_TLS_OFF, r, sizeof r) != BH_OK) {
+        kind = NULL;
+    } else {
+        kept_fresh = true;             /* counted from the handshake's start: ages early */
+        kept_at_ms = started_ms;
+    }
+out:
+    if (!kind && !resumed)
+        kept_clear();
+    mbedtls_ssl_session_free(&sess);
+    mbedtls_platform_zeroize(r, sizeof r);
+    return kind;
+}
+
 int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
 {
     if (!p || !p->host || !p->host[0] || !port_sock_valid(s) || find(s))
@@ -173,6 +492,10 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
         ret = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
                                           MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret == 0) {
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+        mbedtls_ssl_conf_session_tickets(&t->conf, p->resume ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+                                                             : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+#endif
         mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
         mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
         mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
@@ -180,6 +503,13 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
     }
     if (ret == 0)
         ret = mbedtls_ssl_set_hostname(&t->ssl, p->host);   /* SNI and the name check */
+    /* the chapter's handshake (resume false) asks for no ticket and offers no session */
+    unsigned char ca[32], kept[HAL_RTC_TLS_SIZE];
+    const char *offered = NULL;
+    if (ret == 0 && p->resume) {
+        ca_digest(&t->ca, ca);
+        offered = kept_offer(t, p, ca, kept);
+    }
     if (ret != 0) {
         char e[128];
         mbedtls_strerror(ret, e, sizeof e);
@@ -189,8 +519,16 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
 
+    /* mbedtls_ssl_handshake() step by step, to see which way it went: a server that resumes
+     * skips from its hello to ChangeCipherSpec; one that refuses sends its certificate. */
     rc = BH_OK;
-    while ((ret = mbedtls_ssl_handshake(&t->ssl)) != 0) {
+    bool full = false;
+    while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+        ret = mbedtls_ssl_handshake_step(&t->ssl);
+        if (t->ssl.state == MBEDTLS_SSL_SERVER_CERTIFICATE)
+            full = true;
+        if (ret == 0)
+            continue;
         if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
             uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
             if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
@@ -217,15 +555,31 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
         if (rc < 0)
             break;
     }
-    port_tls_handshake(s, hal_millis() - start, rc);
+    bool resumed = rc == BH_OK && offered && !full;
+    port_tls_handshake(s, hal_millis() - start, rc, resumed);
     if (rc < 0) {
+        /* a session that may be what the server choked on is not offered again */
+        if (offered && rc != BH_ERR_TIMEOUT)
+            kept_clear();
+        mbedtls_platform_zeroize(kept, sizeof kept);
         free_session(t);
         return rc;
     }
-    char info[160];
-    snprintf(info, sizeof info, "%s %s, certificate verified against %s",
-             mbedtls_ssl_get_version(&t->ssl), mbedtls_ssl_get_ciphersuite(&t->ssl),
-             p->ca_file ? p->ca_file : "the board's CA bundle");
+    char info[320], why[64] = "";
+    const char *kind =
+        p->resume ? kept_store(t, p, ca, offered ? kept : NULL, resumed, start, why, sizeof why)
+                  : NULL;
+    mbedtls_platform_zeroize(kept, sizeof kept);
+    int n = snprintf(info, sizeof info, "%s %s, ", mbedtls_ssl_get_version(&t->ssl),
+                     mbedtls_ssl_get_ciphersuite(&t->ssl));
+    if (resumed)
+        snprintf(info + n, sizeof info - (size_t)n, "session resumed (%s kept in RTC memory)",
+                 offered);
+    else
+        snprintf(info + n, sizeof info - (size_t)n, "full handshake%s, certificate verified "
+                 "against %s%s%s%s", offered ? " (the server refused the kept session)" : "",
+                 p->ca_file ? p->ca_file : "the board's CA bundle", why,
+                 kind ? "; session kept in RTC memory: " : "", kind ? kind : "");
     note(p->host, BH_OK, "%s: %s", info);
     return BH_OK;
 }
@@ -251,6 +605,15 @@ int tls_send(int s, const void *buf, size_t len, uint32_t timeout_ms)
             continue;
         }
         if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
+            return record_error(ret);
+        int rc = wait_io(t, ret);
+        if (rc < 0)
+            return rc;
+    }
+    /* the request, with a resumed handshake's last flight before it, leaves in one segment */
+    int ret;
+    while ((ret = flush(t)) != 0) {
+        if (ret != MBEDTLS_ERR_SSL_WANT_WRITE)
             return record_error(ret);
         int rc = wait_io(t, ret);
         if (rc < 0)
@@ -287,6 +650,7 @@ void tls_end(int s)
     if (!t)
         return;
     mbedtls_ssl_close_notify(&t->ssl);   /* best effort: never wait for it */
+    flush(t);
     free_session(t);
 }
 

@@ -10,6 +10,10 @@
  * tls_recv and tls_end below. In return the port gives the TLS layer raw, non-blocking I/O on
  * its sockets and a way to wait (the port_* functions), as lwIP's altcp_tls sits on altcp_tcp.
  * Sessions are heap objects of mbedTLS: this is why TLS lives in the port, not the firmware.
+ *
+ * With hal_tls_params.resume, the session is kept across deep sleep in the port's part of RTC
+ * memory (HAL_RTC_TLS_OFF, 256 bytes: see the record's layout in tls_mbedtls.c) and offered
+ * again, as a ticket or a session id, to the same host with the same CAs.
  */
 #ifndef BH_TLS_MBEDTLS_H
 #define BH_TLS_MBEDTLS_H
@@ -26,6 +30,9 @@ int tls_send(int s, const void *buf, size_t len, uint32_t timeout_ms);   /* len 
 int tls_recv(int s, void *buf, size_t cap, uint32_t timeout_ms);   /* >0, 0 closed, bh_err */
 void tls_end(int s);           /* sends close_notify if it can, frees the session */
 void tls_end_all(void);        /* at the end of a wake */
+/* From the port's hal_deep_sleep(): counts this wake off the kept session's lifetime (the
+ * sleep that ends it is counted by the next wake, from hal_slept_ms()). */
+void tls_before_sleep(void);
 
 /* ---- what the port provides ---- */
 #define PORT_WOULD_BLOCK (-1000)
@@ -38,7 +45,8 @@ int port_sock_wait(int s, bool for_write, uint32_t timeout_ms);
 bool port_sock_valid(int s);
 /* The board's default CA bundle: a PEM file on the host. */
 const char *port_ca_bundle(void);
-/* Told after each handshake attempt (for the port's accounting): its duration and result. */
-void port_tls_handshake(int s, uint32_t ms, int result);
+/* Told after each handshake attempt (for the port's accounting): its duration and result,
+ * and whether it was the short one of a resumed session. */
+void port_tls_handshake(int s, uint32_t ms, int result, bool resumed);
 
 #endif

@@ -342,6 +342,14 @@ static void boot(int cause)
     ev_str(&e, "reset_cause", sim_cause_name(cause));
     ev_end(&e);
     sim_say("boot %u: %s", (unsigned)sim_sh->boot, sim_cause_name(cause));
+    if (sim_w.flip_boot == sim_sh->boot) {
+        /* a stray write or a brown-out: what the firmware keeps there must not be trusted */
+        sim_sh->rtc[sim_w.flip_offset] ^= 0xFF;
+        ev_begin(&e, "fault");
+        ev_str(&e, "what", "rtc_flip_at_boot");
+        ev_int(&e, "offset", sim_w.flip_offset);
+        ev_end(&e);
+    }
 
     B.mode = MODE_RUNNING;
     B.wake_start = sim_now();

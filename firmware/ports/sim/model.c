@@ -15,14 +15,18 @@
 
 /* Order matches the M_* indices in sim.h. Sources are the ones in performance.md. */
 const sim_figure sim_model[] = {
-    [M_BOOT] = {"boot_ms", 274, "ms", "boot to user code, every wake",
-                "tzapu/WiFiManager#221"},
+    [M_BOOT] = {"boot_ms", 113, "ms", "reset to the firmware's first instruction after deep "
+                "sleep, RF initialised without a full calibration",
+                "113 ms reset to sketch, PPK2 trace (pokewithastick.net 2022); a full RF "
+                "calibration adds about 200 ms (esp8266/Arduino#3408, ESP8266_NONOS_SDK#122)"},
     [M_SCAN] = {"scan_ms", 1500, "ms", "scan of all channels (an explicit scan, or the one a "
                 "join without a saved BSSID and channel starts with)",
                 "normal connect 3 s typical (esp8266/Arduino#2735, bakke.online part 3) minus "
-                "association and DHCP below"},
-    [M_ASSOC] = {"assoc_ms", 300, "ms", "WPA2 association and 4-way handshake",
-                 "saved BSSID + channel + static IP: 170 to 500 ms (johnmu.com, cron.dk)"},
+                "association and DHCP"},
+    [M_ASSOC] = {"assoc_ms", 160, "ms", "WPA2 association and 4-way handshake to a known BSSID "
+                 "and channel, the SDK reusing the key it derived from the password",
+                 "160 ms sketch start to connected (pokewithastick.net, PPK2); 167 to 170 ms "
+                 "including an MQTT publish (johnmu.com 2022-esp8266-wifi-speed)"},
     [M_DHCP] = {"dhcp_ms", 1000, "ms", "DHCP exchange", "cron.dk: about 1 s or more"},
     [M_DNS] = {"dns_ms", 30, "ms", "one DNS look-up on the LAN (floor)",
                "plain request on a LAN: tens of ms (esp8266/Arduino#506)"},
@@ -30,6 +34,10 @@ const sim_figure sim_model[] = {
                "plain request on a LAN: tens of ms (esp8266/Arduino#506)"},
     [M_TLS] = {"tls_ms", 2000, "ms", "full TLS handshake (floor)",
                "0.5 to 5 s (esp8266/Arduino#4738, #8505)"},
+    [M_TLS_RESUMED] = {"tls_resumed_ms", 50, "ms", "resumed TLS 1.2 handshake: one round trip "
+                       "and no public-key work (floor)", "a round trip as tcp_ms plus about 10 ms "
+                       "of hashing; 386 ms against 2042 ms for a full handshake, both with a "
+                       "request over the Internet (esp8266/Arduino#5160)"},
     [M_RADIO_MA] = {"awake_mA", 75, "mA", "current while awake with the radio on",
                     "70 to 80 mA (bakke.online, cron.dk, mat.8u.cz)"},
     [M_SLEEP_UA] = {"sleep_uA", 20, "uA", "deep sleep, bare chip", "ESP8266EX datasheet"},
@@ -62,6 +70,8 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
     ev_int(&e, "dns", c->dns);
     ev_int(&e, "tcp", c->tcp);
     ev_int(&e, "tls", c->tls);
+    ev_int(&e, "tls_resumed", c->tls_resumed);
+    ev_int(&e, "tx_packets", c->tx_packets);
     ev_int(&e, "tx_bytes", (long long)c->tx_bytes);
     ev_int(&e, "rx_bytes", (long long)c->rx_bytes);
     ev_int(&e, "radio_ms", radio);
@@ -70,10 +80,11 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
     ev_end(&e);
 
     sim_say("wake report (boot %u, %s; modeled on an ESP8266):", (unsigned)sim_sh->boot, end);
-    sim_say("  scans %u  assocs %u  dhcp %u  dns %u  tcp %u  tls %u  sent %llu B  received "
-            "%llu B", (unsigned)c->scans, (unsigned)c->assocs, (unsigned)c->dhcp,
-            (unsigned)c->dns, (unsigned)c->tcp, (unsigned)c->tls,
-            (unsigned long long)c->tx_bytes, (unsigned long long)c->rx_bytes);
+    sim_say("  scans %u  assocs %u  dhcp %u  dns %u  tcp %u  tls %u (resumed %u)  sent %llu B in "
+            "%u packets  received %llu B", (unsigned)c->scans, (unsigned)c->assocs,
+            (unsigned)c->dhcp, (unsigned)c->dns, (unsigned)c->tcp, (unsigned)c->tls,
+            (unsigned)c->tls_resumed, (unsigned long long)c->tx_bytes, (unsigned)c->tx_packets,
+            (unsigned long long)c->rx_bytes);
     sim_say("  awake with radio on %lld ms at %.0f mA = %.1f mAs (= %.1f h of deep sleep at "
             "%.0f uA); simulated in %u ms", (long long)radio, SIM_MODEL(M_RADIO_MA), mAs,
             sleep_h, SIM_MODEL(M_SLEEP_UA), (unsigned)real_ms);

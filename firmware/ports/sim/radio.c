@@ -418,6 +418,7 @@ int port_sock_send(int s, const void *buf, size_t len)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? PORT_WOULD_BLOCK
                                                                          : map_errno(errno);
     sim_sh->counts.tx_bytes += (uint64_t)n;
+    sim_sh->counts.tx_packets += (uint32_t)((n + 1459) / 1460);   /* lwIP: a write, a segment */
     return (int)n;
 }
 
@@ -438,12 +439,13 @@ const char *port_ca_bundle(void)
     return sim_w.ca_bundle;
 }
 
-void port_tls_handshake(int s, uint32_t ms, int result)
+void port_tls_handshake(int s, uint32_t ms, int result, bool resumed)
 {
     (void)s;
     (void)result;
     sim_sh->counts.tls++;
-    floor_to(ms, M_TLS);
+    sim_sh->counts.tls_resumed += resumed;
+    floor_to(ms, resumed ? M_TLS_RESUMED : M_TLS);
 }
 
 /* The host's resolver runs in a thread of its own, so that a slow DNS server meets our

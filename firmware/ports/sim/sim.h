@@ -54,6 +54,8 @@ typedef struct {
                                           requests in the first silent_ms of each wake */
     uint32_t drop_boot, drop_connects; /* from boot drop_boot on, the first drop_connects TCP
                                           connects of each wake get no answer */
+    uint32_t flip_boot, flip_offset;   /* as boot flip_boot starts, the RTC memory byte at
+                                          flip_offset is inverted (0: never) */
     int firmware_hang;          /* boots that hang before app_main (-1: every boot) */
     int firmware_crash;         /* boots that crash before app_main (-1: every boot) */
     /* board */
@@ -89,6 +91,8 @@ typedef struct {
 /* ---- what the wake report counts ---- */
 typedef struct {
     uint32_t scans, assocs, dhcp, dns, tcp, tls;
+    uint32_t tls_resumed;       /* of tls: the short handshakes of a resumed session */
+    uint32_t tx_packets;        /* TCP segments with data the board sent (1460 bytes each) */
     uint64_t tx_bytes, rx_bytes;
     int64_t delta_ms;           /* modeled minus real time of the counted steps */
 } sim_counts;
@@ -172,7 +176,8 @@ typedef struct {
 } sim_figure;
 extern const sim_figure sim_model[];
 double sim_model_get(const char *key);
-enum { M_BOOT, M_SCAN, M_ASSOC, M_DHCP, M_DNS, M_TCP, M_TLS, M_RADIO_MA, M_SLEEP_UA, M_COUNT };
+enum { M_BOOT, M_SCAN, M_ASSOC, M_DHCP, M_DNS, M_TCP, M_TLS, M_TLS_RESUMED, M_RADIO_MA, M_SLEEP_UA,
+       M_COUNT };
 #define SIM_MODEL(i) (sim_model[i].value)
 /* The report of one wake: logs a "report" event and prints the table. */
 void sim_report(const sim_counts *c, uint32_t real_ms, const char *end);

@@ -263,6 +263,15 @@ static int load_faults(sim_world *w, json_t *f, char *err, size_t cap)
                            key);
             w->drop_boot = (uint32_t)json_integer_value(b);
             w->drop_connects = (uint32_t)json_integer_value(n);
+        } else if (strcmp(key, "rtc_flip_at_boot") == 0) {
+            json_t *b = json_object_get(v, "boot"), *o = json_object_get(v, "offset");
+            if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(b) ||
+                json_integer_value(b) < 1 || !json_is_integer(o) || json_integer_value(o) < 0 ||
+                json_integer_value(o) >= HAL_RTC_SIZE)
+                return bad(err, cap, "faults.%s: {\"boot\": N >= 1, \"offset\": 0 to %d}", key,
+                           HAL_RTC_SIZE - 1);
+            w->flip_boot = (uint32_t)json_integer_value(b);
+            w->flip_offset = (uint32_t)json_integer_value(o);
         } else if (strcmp(key, "ap_silent_after_boot") == 0) {
             json_t *b = json_object_get(v, "boot"), *m = json_object_get(v, "ms");
             if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(b) ||
@@ -280,7 +289,8 @@ static int load_faults(sim_world *w, json_t *f, char *err, size_t cap)
                 return bad(err, cap, "faults.%s: true, false, or how many boots it affects", key);
         } else {
             return bad(err, cap, "faults: unknown fault \"%s\" (known: dns_fail, join_fail, "
-                       "dhcp_fail, scan_fail, firmware_hang, firmware_crash, ap_silent_after_boot, tcp_drop_after_boot)", key);
+                       "dhcp_fail, scan_fail, firmware_hang, firmware_crash, ap_silent_after_boot, tcp_drop_after_boot, "
+                       "rtc_flip_at_boot)", key);
         }
     }
     return 0;
