@@ -27,6 +27,7 @@ struct hk_store {
     pthread_t writer;
     hk_commit *batch[COMMIT_BATCH_MAX];
     hk_finish *fin_batch[COMMIT_BATCH_MAX];
+    hk_finish *owned_batch[COMMIT_BATCH_MAX];
     atomic_uint_fast64_t batches, events;
     int64_t owner;               /* this handle's id in the deliveries it claims */
     atomic_uint_fast64_t claims; /* makes each claim's token */
@@ -94,6 +95,28 @@ hk_store *hk_store_open(const char *where, char *err, size_t errcap)
     return s;
 }
 
+/* an attempt's record queued by hk_store_delivery_finish_async, with its own copies */
+typedef struct {
+    hk_finish f;
+    hk_delivery d;
+    hk_attempt a;
+    char *state, *status, *result;
+} owned_finish;
+
+static void owned_done(owned_finish *o)
+{
+    if (o->f.rc != HK_OK)
+        hk_log("delivery %lld: cannot record its attempt; it runs again once its lease runs out "
+               "(or after a restart)", (long long)o->d.id);
+    else if (o->f.lost)
+        hk_log("delivery %lld: its lease ran out while it ran and another worker took it over;"
+               " this attempt is recorded, its state is the new worker's", (long long)o->d.id);
+    free(o->state);
+    free(o->status);
+    free(o->result);
+    free(o);
+}
+
 static void finish_all(hk_commit **items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -146,11 +169,19 @@ static void *writer_main(void *arg)
         }
         finish_all(items, n);
         if (nf > 0) {
+            /* the queued ones are ours to free; a waiter's may vanish once done is set */
+            size_t no = 0;
             pthread_mutex_lock(&s->mu);
-            for (size_t i = 0; i < nf; i++)
-                fins[i]->done = true;
+            for (size_t i = 0; i < nf; i++) {
+                if (fins[i]->owned)
+                    s->owned_batch[no++] = fins[i];
+                else
+                    fins[i]->done = true;
+            }
             pthread_cond_broadcast(&s->fin_cv);
             pthread_mutex_unlock(&s->mu);
+            for (size_t i = 0; i < no; i++)
+                owned_done((owned_finish *)s->owned_batch[i]);
         }
     }
     return NULL;
@@ -313,6 +344,42 @@ int hk_store_delivery_finish(hk_store *s, const hk_delivery *d, const hk_attempt
     if (lost)
         *lost = f.lost;
     return f.rc;
+}
+
+int hk_store_delivery_finish_async(hk_store *s, const hk_delivery *d, const hk_attempt *a,
+                                   const char *state, int64_t next_at_ms, int tries)
+{
+    owned_finish *o = calloc(1, sizeof *o);
+    if (o) {
+        o->d = *d;
+        o->a = *a;
+        o->state = strdup(state);
+        o->status = strdup(a->status);
+        o->result = strdup(a->result);
+    }
+    if (!o || !o->state || !o->status || !o->result) {
+        if (o) {
+            o->f.rc = HK_OK;
+            owned_done(o);
+        }
+        return hk_store_delivery_finish(s, d, a, state, next_at_ms, tries, NULL);
+    }
+    o->a.status = o->status;
+    o->a.result = o->result;
+    o->f = (hk_finish){.d = &o->d, .a = &o->a, .state = o->state, .next_at_ms = next_at_ms,
+                       .tries = tries, .rc = HK_E_STORE, .owned = true};
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || !s->started) {
+        pthread_mutex_unlock(&s->mu);
+        o->f.rc = s->ops->delivery_finish(s->db, &o->f);
+        owned_done(o);
+        return HK_OK;
+    }
+    o->f.next = s->fins;
+    s->fins = &o->f;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return HK_OK;
 }
 
 int hk_store_delivery_extend(hk_store *s, int64_t lease_ms)

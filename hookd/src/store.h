@@ -89,6 +89,7 @@ typedef struct hk_finish {
                                   * another worker took it over): the attempt is recorded,
                                   * the delivery's state is left to its new owner */
     bool done;                   /* private */
+    bool owned;                  /* private: queued by _finish_async, freed by the writer */
     struct hk_finish *next;      /* private: the queue */
 } hk_finish;
 
@@ -190,6 +191,13 @@ int hk_store_delivery_claim(hk_store *s, int64_t now_ms, int64_t lease_ms, hk_de
  * the attempt is recorded, the state is the new owner's). */
 int hk_store_delivery_finish(hk_store *s, const hk_delivery *d, const hk_attempt *a,
                              const char *state, int64_t next_at_ms, int tries, bool *lost);
+/* The same, without waiting: the record (copied) joins the writer's next group commit and the
+ * worker goes on with its next delivery. Until that commit the delivery stays "running" under
+ * its lease, so a crash meanwhile only means it runs again (at least once, as any crash
+ * during an action). A record that cannot be written is logged; the lease then runs out and
+ * the delivery runs again. Synchronous when the writer is not running. */
+int hk_store_delivery_finish_async(hk_store *s, const hk_delivery *d, const hk_attempt *a,
+                                   const char *state, int64_t next_at_ms, int tries);
 /* Renews the leases of every delivery this store handle has claimed and not finished. */
 int hk_store_delivery_extend(hk_store *s, int64_t lease_ms);
 /* A claimed delivery that was not started goes back to pending, due now. */

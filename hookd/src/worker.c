@@ -54,14 +54,6 @@ int64_t hk_backoff_ms(int tries, int64_t initial_ms, int64_t max_ms)
     return d - half + (half > 0 ? (int64_t)(r % (uint64_t)(half + 1)) : 0);
 }
 
-static bool stopping(hk_workers *w)
-{
-    pthread_mutex_lock(&w->mu);
-    bool s = w->stopping;
-    pthread_mutex_unlock(&w->mu);
-    return s;
-}
-
 static void wait_ms(hk_workers *w, pthread_cond_t *cv, int64_t ms)
 {
     struct timespec ts;
@@ -72,26 +64,14 @@ static void wait_ms(hk_workers *w, pthread_cond_t *cv, int64_t ms)
     pthread_cond_timedwait(cv, &w->mu, &ts);
 }
 
-/* Records the attempt; the store may be briefly unwritable, so try a few times. */
+/* Records the attempt with the writer's next group commit, without waiting for it: the
+ * worker goes on with its next delivery meanwhile (store.h says why that is safe). */
 static void finish(hk_workers *w, const hk_delivery *d, const hk_attempt *a, const char *state,
                    int64_t next_at, int tries)
 {
-    for (int i = 0; i < 5; i++) {
-        bool lost = false;
-        if (hk_store_delivery_finish(w->store, d, a, state, next_at, tries, &lost) == HK_OK) {
-            if (lost)
-                hk_log("delivery %lld: its lease ran out while it ran and another worker took it"
-                       " over; this attempt is recorded, its state is the new worker's",
-                       (long long)d->id);
-            return;
-        }
-        if (stopping(w))
-            break;
-        struct timespec ts = {1, 0};
-        nanosleep(&ts, NULL);
-    }
-    hk_log("delivery %lld: cannot record its attempt; it runs again once its lease runs out "
-           "(or after a restart)", (long long)d->id);
+    if (hk_store_delivery_finish_async(w->store, d, a, state, next_at, tries) != HK_OK)
+        hk_log("delivery %lld: cannot record its attempt; it runs again once its lease runs "
+               "out (or after a restart)", (long long)d->id);
 }
 
 static void run_delivery(hk_workers *w, const hk_delivery *d)
@@ -204,7 +184,8 @@ static void *worker_main(void *arg)
             pthread_cond_broadcast(&w->cv);
             continue;
         }
-        pthread_cond_signal(&w->cv);   /* a worker waiting on this claim may claim next */
+        /* nothing due: this worker waits for a kick, the next due time or 5 s, then claims
+         * again; the others stay asleep (waking them to find nothing would spin) */
         if (w->kicks == 0 && !w->stopping) {
             int64_t deadline = now + (rc == 0 ? 5000 : 1000);
             if (rc == 0 && next_due > 0 && next_due < deadline)
