@@ -161,11 +161,14 @@ for proto in ("http", "https"):
     ratio = ch["energy_mAs"] / bh["energy_mAs"]
     t = target[proto]
     print(f"  {proto:<5}: chapter {ch['radio_ms']} ms / {ch['energy_mAs']:.1f} mAs, buttonhook "
-          f"{bh['radio_ms']} ms / {bh['energy_mAs']:.1f} mAs ({bh['tx_packets']} packets, "
-          f"{bh['tx_bytes'] + bh['rx_bytes']} bytes): {ratio:.1f}x less energy a press")
+          f"{bh['radio_ms']} ms / {bh['energy_mAs']:.1f} mAs ({bh['tx_packets']} packets sent, "
+          f"{bh['tx_bytes'] + bh['rx_bytes']} bytes both ways): {ratio:.1f}x less energy a press")
     print(f"         radio-on at most {t} ms: "
           + ("met" if bh["radio_ms"] <= t else f"MISSED by {bh['radio_ms'] - t} ms")
           + f"; at least 5x less energy: " + ("met" if ratio >= 5 else f"MISSED ({ratio:.1f}x)"))
+print("  (the model assumes a deep-sleep wake without a full RF calibration, 113 ms to the first")
+print("  instruction, and an association that reuses the SDK's cached key, 160 ms; a full RF")
+print("  calibration on every wake would add about 200 ms a press: docs/energy-model.md)")
 print(f"battery (2000 mAh usable, sleep at 20 uA = {SLEEP_MAS_DAY:.0f} mAs a day):")
 for proto in ("http", "https"):
     ch, bh = rows[f"chapter-{proto}"][-1], rows[f"buttonhook-{proto}"][-1]
