@@ -12,9 +12,10 @@
   JSON error (never a 200 that is not kept), hookd keeps serving, and takes triggers again
   once space is back. Needs root (mount); skipped otherwise.
 
-HOOKD_TEST_STORE  the store: "sqlite" (default: hookd.db in the test's temporary data folder)
-                  or a postgresql:// URL, passed to hookd as --store URL (DiskFull then skips:
-                  the data folder no longer holds the store)
+HOOKD_TEST_STORE  the store: unset, SQLite in the test's temporary data folder; a
+                  postgresql:// URL (pg_harness.py sets it), a new database on that server for
+                  each hookd (hookd_harness.py). DiskFull then skips: the data folder does not
+                  hold the store.
 HOOKD_TEST_SEED   the seed of the kill moments (printed; set it to replay a run)
 HOOKD_WRAPPER     a command to run hookd under (valgrind); see hookd_harness.py
 """
@@ -46,17 +47,8 @@ sys.path.insert(0, HERE)
 from hookd_harness import SLOW, Hookd  # noqa: E402
 from fault_targets import Broker, HttpReceiver, SmtpServer, Subscriber  # noqa: E402
 
-STORE = os.environ.get("HOOKD_TEST_STORE", "") or "sqlite"
+STORE = os.environ.get("HOOKD_TEST_STORE", "") or "sqlite"   # hookd_harness applies it
 NO_LIMITS = {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 1}}
-
-
-def store_args():
-    """hookd's arguments for the store under test."""
-    if STORE == "sqlite":
-        return []
-    if STORE.startswith(("postgresql://", "postgres://")):
-        return ["--store", STORE]
-    raise SystemExit("HOOKD_TEST_STORE: %r is neither sqlite nor a postgresql:// URL" % STORE)
 
 
 def report(name, **figures):
@@ -165,8 +157,7 @@ class KillUnderLoad(unittest.TestCase):
         h = Hookd({"limits": NO_LIMITS,
                    "deliveries": {"backoff_initial_ms": 100, "backoff_max_ms": 500},
                    "applets": [{"name": "log", "event": "button_pressed", "action": "file",
-                                "fields": {"path": lines, "fsync": False}}]},
-                  args=store_args())
+                                "fields": {"path": lines, "fsync": False}}]})
         sent, acked, acked_resent, other, unknown = [], [], [], {}, []
         replayed, resent = 0, 0
 
@@ -294,8 +285,7 @@ class TargetsDown(unittest.TestCase):
             # short backoff so recovery is quick; enough attempts to outlast the outage
             cls.h = Hookd({"applets": applets,
                            "deliveries": {"backoff_initial_ms": 100, "backoff_max_ms": 400,
-                                          "max_attempts": 1000}},
-                          args=store_args())
+                                          "max_attempts": 1000}})
             cls.h.start()
             cls.stack.append(cls.stop_hookd)
         except BaseException:
@@ -426,7 +416,7 @@ class DiskFull(unittest.TestCase):
 
     def setUp(self):
         if STORE != "sqlite":
-            self.skipTest("the store is not in the data folder (HOOKD_TEST_STORE=%s)" % STORE)
+            self.skipTest("the store is PostgreSQL (HOOKD_TEST_STORE), not in the data folder")
         if os.geteuid() != 0:
             self.skipTest("mounting a tmpfs needs root; run as root (as CI does) for this test")
         self.tmp = tempfile.mkdtemp(prefix="hookd-diskfull-")
@@ -466,7 +456,7 @@ class DiskFull(unittest.TestCase):
                    "deliveries": {"backoff_initial_ms": 100, "backoff_max_ms": 500},
                    "applets": [{"name": "log", "event": "button_pressed", "action": "file",
                                 "fields": {"path": lines, "fsync": False}}]},
-                  data=os.path.join(self.mnt, "data"), args=store_args())
+                  data=os.path.join(self.mnt, "data"))
         try:
             h.start()
             key = h.key()
