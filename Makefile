@@ -24,6 +24,8 @@ check:
 	cmake --build $(B)/fuzz -j$(JOBS)
 	@bash scripts/cross-size.sh
 	cd $(B)/main && ctest --output-on-failure -j$(JOBS)
+	@# the figures the tests print ("figures: ..." lines: the fault tests' counts)
+	@grep -h '^figures: ' $(B)/main/Testing/Temporary/LastTest.log | sort || true
 
 bench: build
 	@bash scripts/deps.sh check

@@ -44,7 +44,7 @@ except ImportError:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hookd_harness import SLOW, Hookd  # noqa: E402
+from hookd_harness import SLOW, WRAPPER, Hookd  # noqa: E402
 from fault_targets import Broker, HttpReceiver, SmtpServer, Subscriber  # noqa: E402
 
 STORE = os.environ.get("HOOKD_TEST_STORE", "") or "sqlite"   # hookd_harness applies it
@@ -52,9 +52,12 @@ NO_LIMITS = {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 
 
 
 def report(name, **figures):
-    """One line of figures, easy to find in CTest's output."""
-    print("\n[%s] store=%s %s" % (name, "sqlite" if STORE == "sqlite" else "postgresql",
-                                  " ".join("%s=%s" % kv for kv in figures.items())), flush=True)
+    """One line of figures, "figures: hookd-faults NAME key=value ...": `make check` collects
+    the lines starting with "figures: " from CTest's log and prints them at the end."""
+    variant = "valgrind" if WRAPPER else "asan" if os.environ.get("HOOKD_SANITIZED") else "plain"
+    print("\nfigures: hookd-faults %s store=%s hookd=%s %s"
+          % (name, "sqlite" if STORE == "sqlite" else "postgresql", variant,
+             " ".join("%s=%s" % kv for kv in figures.items())), flush=True)
 
 
 def wait_for(what, check, timeout=30, h=None):
