@@ -383,93 +383,72 @@ static PGresult *rows(PGconn *c, const char *sql, int n, const char *const *v, c
     return NULL;
 }
 
-/* The events of a batch, in 3 or 4 statements: ids from the sequence; one INSERT of them all
- * (an idempotency key already stored, or repeated in the batch, inserts nothing: ON CONFLICT
- * DO NOTHING, the first one wins); the originals of those that were duplicates; one INSERT of
- * the deliveries of every stored event. */
+/* The events of a batch in one statement: ids from the sequence, one INSERT of them all (an
+ * idempotency key already stored, or repeated in the batch, inserts nothing: ON CONFLICT DO
+ * NOTHING, the first one wins), one INSERT of the deliveries of those stored, and per event
+ * whether it was stored and its deliveries; then, only when there were duplicates, their
+ * originals. */
 static int commit_batch(PGconn *c, hk_commit **items, size_t n, int64_t now_ms, bool *work)
 {
-    num cnt, now;
-    const char *sv[] = {n64(&cnt, (int64_t)n)};
-    PGresult *res = rows(c, "SELECT nextval('events_id_seq') FROM generate_series(1, $1)", 1, sv,
-                         "event ids");
-    if (!res)
-        return HK_E_STORE;
-    for (size_t i = 0; i < n; i++)
-        items[i]->event_id = get64(res, (int)i, 0);
-    PQclear(res);
-
-    enum { COLS = 10 };
+    enum { COLS = 9 };
     arr ev[COLS] = {{0}};
-    bool any_key = false;
     for (size_t i = 0; i < n; i++) {
         const hk_event *e = items[i]->event;
-        arr_int(&ev[0], items[i]->event_id);
-        arr_text(&ev[1], e->name);
-        arr_text(&ev[2], e->json ? "t" : "f");
-        arr_text(&ev[3], e->value1);
-        arr_text(&ev[4], e->value2);
-        arr_text(&ev[5], e->value3);
-        arr_text(&ev[6], e->payload);
-        arr_int(&ev[7], e->occurred_at);
-        arr_text(&ev[8], e->source_ip);
-        arr_text(&ev[9], items[i]->idem_key);
-        any_key |= items[i]->idem_key != NULL;
+        arr_text(&ev[0], e->name);
+        arr_text(&ev[1], e->json ? "t" : "f");
+        arr_text(&ev[2], e->value1);
+        arr_text(&ev[3], e->value2);
+        arr_text(&ev[4], e->value3);
+        arr_text(&ev[5], e->payload);
+        arr_int(&ev[6], e->occurred_at);
+        arr_text(&ev[7], e->source_ip);
+        arr_text(&ev[8], items[i]->idem_key);
     }
+    num now;
     const char *iv[COLS + 1];
-    for (int k = 0; k < COLS; k++)
-        iv[k] = arr_end(&ev[k]);
-    iv[COLS] = n64(&now, now_ms);
     int rc = HK_OK;
     for (int k = 0; k < COLS; k++)
-        if (!iv[k])
+        if (!(iv[k] = arr_end(&ev[k])))
             rc = HK_E_STORE;
+    iv[COLS] = n64(&now, now_ms);
+    PGresult *res = NULL;
     if (rc == HK_OK)
         res = rows(c,
-                   "INSERT INTO events(id, name, json, value1, value2, value3, payload,"
-                   " occurred_at, received_ms, source_ip, idem_key)"
-                   " SELECT id, name, json, v1, v2, v3, payload, occurred_at, $11, ip, idem"
-                   " FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::text[], $5::text[],"
-                   " $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[])"
-                   " WITH ORDINALITY AS t(id, name, json, v1, v2, v3, payload, occurred_at, ip,"
-                   " idem, ord) ORDER BY ord"
-                   " ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+                   "WITH input AS MATERIALIZED (SELECT nextval('events_id_seq') AS id, t.*"
+                   "  FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[],"
+                   "  $6::text[], $7::bigint[], $8::text[], $9::text[]) WITH ORDINALITY"
+                   "  AS t(name, json, v1, v2, v3, payload, occurred_at, ip, idem, ord)),"
+                   " ins AS (INSERT INTO events(id, name, json, value1, value2, value3, payload,"
+                   "  occurred_at, received_ms, source_ip, idem_key)"
+                   "  SELECT id, name, json, v1, v2, v3, payload, occurred_at, $10, ip, idem"
+                   "  FROM input ORDER BY ord ON CONFLICT (idem_key) DO NOTHING RETURNING id, name),"
+                   " dl AS (INSERT INTO deliveries(event_id, applet_id, applet_name, action, state,"
+                   "  tries, next_at, created_ms, updated_ms)"
+                   "  SELECT ins.id, a.id, a.name, a.action, 'pending', 0, $10, $10, $10"
+                   "  FROM ins JOIN applets a ON a.event = ins.name AND a.enabled"
+                   "  ORDER BY ins.id, a.id RETURNING event_id),"
+                   " per AS (SELECT event_id, count(*) AS n FROM dl GROUP BY event_id)"
+                   " SELECT i.id, ins.id IS NOT NULL, coalesce(per.n, 0) FROM input i"
+                   " LEFT JOIN ins ON ins.id = i.id LEFT JOIN per ON per.event_id = i.id"
+                   " ORDER BY i.ord",
                    COLS + 1, iv, "insert events");
     arrs_free(ev, COLS);
-    if (rc != HK_OK || !res)
+    if (!res)
         return HK_E_STORE;
-    /* which were stored: the ids returned (a sorted copy to search) */
-    int nr = PQntuples(res);
-    int64_t *stored = calloc((size_t)nr + 1, sizeof *stored);
-    if (!stored) {
+    if ((size_t)PQntuples(res) != n) {
+        hk_log("store: insert events: %d rows for %zu events", PQntuples(res), n);
         PQclear(res);
         return HK_E_STORE;
     }
-    for (int i = 0; i < nr; i++)
-        stored[i] = get64(res, i, 0);
-    PQclear(res);
-    for (int i = 1; i < nr; i++)   /* nearly sorted already: insertion sort */
-        for (int j = i; j > 0 && stored[j - 1] > stored[j]; j--) {
-            int64_t t = stored[j];
-            stored[j] = stored[j - 1];
-            stored[j - 1] = t;
-        }
-    arr dk = {0}, did = {0}, dname = {0};
-    size_t ndup = 0, nstored = 0;
+    arr dk = {0};
+    size_t ndup = 0;
     for (size_t i = 0; i < n; i++) {
-        int lo = 0, hi = nr;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (stored[mid] < items[i]->event_id)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < nr && stored[lo] == items[i]->event_id) {
+        if (PQgetvalue(res, (int)i, 1)[0] == 't') {
             items[i]->status = HK_COMMIT_STORED;
-            arr_int(&did, items[i]->event_id);
-            arr_text(&dname, items[i]->event->name);
-            nstored++;
+            items[i]->event_id = get64(res, (int)i, 0);
+            items[i]->deliveries = (int)get64(res, (int)i, 2);
+            if (items[i]->deliveries > 0)
+                *work = true;
         } else {
             items[i]->status = HK_COMMIT_DUPLICATE;   /* its original: below */
             items[i]->event_id = 0;
@@ -477,9 +456,8 @@ static int commit_batch(PGconn *c, hk_commit **items, size_t n, int64_t now_ms, 
             ndup++;
         }
     }
-    free(stored);
-    (void)any_key;
-    if (ndup > 0 && rc == HK_OK) {
+    PQclear(res);
+    if (ndup > 0) {
         const char *kv[] = {arr_end(&dk)};
         res = kv[0] ? rows(c, "SELECT id, name, json, idem_key FROM events"
                               " WHERE idem_key = ANY($1::text[])", 1, kv, "idempotency look-up")
@@ -506,89 +484,49 @@ static int commit_batch(PGconn *c, hk_commit **items, size_t n, int64_t now_ms, 
             PQclear(res);
         }
     }
-    if (nstored > 0 && rc == HK_OK) {
-        const char *dv[] = {arr_end(&did), arr_end(&dname), now.s};
-        res = dv[0] && dv[1]
-                  ? rows(c,
-                         "INSERT INTO deliveries(event_id, applet_id, applet_name, action, state,"
-                         " tries, next_at, created_ms, updated_ms)"
-                         " SELECT e.id, a.id, a.name, a.action, 'pending', 0, $3, $3, $3"
-                         " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS e(id, name, ord)"
-                         " JOIN applets a ON a.event = e.name AND a.enabled ORDER BY e.ord, a.id"
-                         " RETURNING event_id",
-                         3, dv, "insert deliveries")
-                  : NULL;
-        if (!res) {
-            rc = HK_E_STORE;
-        } else {
-            /* per event: the rows come back in no promised order; count them */
-            for (int r = 0; r < PQntuples(res); r++) {
-                int64_t id = get64(res, r, 0);
-                for (size_t i = 0; i < n; i++)
-                    if (items[i]->event_id == id && items[i]->status == HK_COMMIT_STORED) {
-                        items[i]->deliveries++;
-                        break;
-                    }
-            }
-            if (PQntuples(res) > 0)
-                *work = true;
-            PQclear(res);
-        }
-    }
     free(dk.s);
-    free(did.s);
-    free(dname.s);
     return rc;
 }
 
-/* The attempts finished meanwhile, in two statements; a delivery whose claim is no longer
+/* The attempts finished meanwhile, in one statement; a delivery whose claim is no longer
  * ours (not returned by the UPDATE) gets its attempt, not its state. */
 static int finish_batch(PGconn *c, hk_finish **fins, size_t nf)
 {
-    enum { COLS = 9 };
+    enum { COLS = 10 };
     arr a[COLS] = {{0}};
     for (size_t i = 0; i < nf; i++) {
         const hk_finish *f = fins[i];
         arr_int(&a[0], f->d->id);
-        arr_int(&a[1], f->a->started_ms);
-        arr_int(&a[2], f->a->duration_ms);
-        arr_text(&a[3], f->a->status);
-        arr_text(&a[4], f->a->result);
-        arr_int(&a[5], f->d->claim);
-        arr_text(&a[6], f->state);
-        arr_int(&a[7], f->tries);
-        arr_int(&a[8], f->next_at_ms);
+        arr_int(&a[1], f->d->claim);
+        arr_text(&a[2], f->state);
+        arr_int(&a[3], f->tries);
+        arr_int(&a[4], f->next_at_ms);
+        arr_int(&a[5], f->a->started_ms);
+        arr_int(&a[6], f->a->duration_ms);
+        arr_text(&a[7], f->a->status);
+        arr_text(&a[8], f->a->result);
+        arr_text(&a[9], f->d->action);
     }
-    const char *v[COLS + 1];
+    const char *v[COLS];
     int rc = HK_OK;
     for (int k = 0; k < COLS; k++)
         if (!(v[k] = arr_end(&a[k])))
             rc = HK_E_STORE;
-    /* the action that ran, per delivery */
-    arr act = {0};
-    for (size_t i = 0; i < nf; i++)
-        arr_text(&act, fins[i]->d->action);
-    if (!(v[COLS] = arr_end(&act)))
-        rc = HK_E_STORE;
-    if (rc == HK_OK)
-        rc = cmd(c,
-                 "INSERT INTO attempts(delivery_id, started_ms, duration_ms, status, result)"
-                 " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],"
-                 " $5::text[])",
-                 5, v, NULL, "record attempts");
     PGresult *res = NULL;
     if (rc == HK_OK) {
-        const char *uv[] = {v[0], v[5], v[6], v[7], v[8], v[1], v[2], v[4], v[COLS]};
         res = rows(c,
-                   "UPDATE deliveries d SET state = u.state, tries = u.tries, next_at = u.next_at,"
+                   "WITH u AS MATERIALIZED (SELECT * FROM unnest($1::bigint[], $2::bigint[],"
+                   "  $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[],"
+                   "  $9::text[], $10::text[]) AS u(id, claim, state, tries, next_at, started,"
+                   "  duration, status, result, action)),"
+                   " att AS (INSERT INTO attempts(delivery_id, started_ms, duration_ms, status,"
+                   "  result) SELECT id, started, duration, status, result FROM u)"
+                   " UPDATE deliveries d SET state = u.state, tries = u.tries, next_at = u.next_at,"
                    " updated_ms = u.started + u.duration, last_result = u.result,"
-                   " action = u.action, owner = NULL, claim = NULL"
-                   " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::bigint[],"
-                   " $6::bigint[], $7::bigint[], $8::text[], $9::text[])"
-                   " AS u(id, claim, state, tries, next_at, started, duration, result, action)"
+                   " action = u.action, owner = NULL, claim = NULL FROM u"
                    " WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'running'"
                    " RETURNING d.id",
-                   9, uv, "record attempts");
+                   COLS, v, "record attempts");
         if (!res)
             rc = HK_E_STORE;
     }
@@ -602,7 +540,6 @@ static int finish_batch(PGconn *c, hk_finish **fins, size_t nf)
     }
     PQclear(res);
     arrs_free(a, COLS);
-    free(act.s);
     return rc;
 }
 
