@@ -60,6 +60,18 @@
 #define BH_SCAN_MAX 16              /* access points kept from one scan */
 #endif
 
+/* The wake and the press queue (docs/press-queue.md) */
+#ifndef BH_WAKE_END_MS
+#define BH_WAKE_END_MS 3500         /* the steps of a wake end this long before AWAKE_MAX: the
+                                       error blink (3 s) and the way into deep sleep */
+#endif
+#ifndef BH_RETRY_WAKES
+#define BH_RETRY_WAKES 10           /* timed retry wakes after a failed press, then only presses */
+#endif
+#ifndef BH_RETRY_MAX_S
+#define BH_RETRY_MAX_S 3600         /* the longest retry sleep (the ESP8266's timer: ~71 min) */
+#endif
+
 /* Console output */
 #ifndef BH_PRINT_MAX
 #define BH_PRINT_MAX 256            /* one formatted console line */

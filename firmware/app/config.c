@@ -178,14 +178,14 @@ static const char *parse_string(parser *ps, const char *p, const char *end, valu
         case 'u': ndigits = 4; break;
         case 'U': ndigits = 8; break;
         case 'N':
-            report(ps, 1, ps->line, "\\N{...} escapes are not supported; use \\uXXXX");
+            report(ps, 1, ps->line, "\\N{...}: use \\uXXXX");
             return NULL;
         default: {
             char shown[5];
             if (e >= '0' && e <= '7')
-                report(ps, 1, ps->line, "octal escape \\%c... is not supported; use \\xNN", e);
+                report(ps, 1, ps->line, "octal escape \\%c...: use \\xNN", e);
             else
-                report(ps, 1, ps->line, "unknown escape \\%s in string (write \\\\ for a backslash)",
+                report(ps, 1, ps->line, "unknown escape \\%s",
                        show_char(e, shown));
             return NULL;
         }
@@ -207,7 +207,7 @@ static const char *parse_string(parser *ps, const char *p, const char *end, valu
             return NULL;
         }
         if (cp >= 0xD800 && cp <= 0xDFFF) {
-            report(ps, 1, ps->line, "\\u%04lX is a UTF-16 surrogate, not a character",
+            report(ps, 1, ps->line, "\\u%04lX is a surrogate",
                    (unsigned long)cp);
             return NULL;
         }
@@ -277,14 +277,14 @@ static const char *parse_int(parser *ps, const char *p, const char *end, value *
         while (start + shown < end && shown < 20 && (is_ident(start[shown]) || start[shown] == '.'))
             shown++;
         if (*p == '.' || ((*p | 0x20) == 'e' && base == 10) || (*p | 0x20) == 'j')
-            report(ps, 1, ps->line, "only whole numbers are supported, not %.*s", shown, start);
+            report(ps, 1, ps->line, "not a whole number: %.*s", shown, start);
         else
             report(ps, 1, ps->line, "invalid number %.*s", shown, start);
         return NULL;
     }
     if (base == 10 && start[0] == '0' && nonzero) {
         report(ps, 1, ps->line,
-               "leading zeros in decimal integer literals are not permitted; use 0o for octal");
+               "leading zeros: use 0o for octal");
         return NULL;
     }
     if (overflow || (!neg && acc > 0x7FFFFFFFu)) {
@@ -298,16 +298,7 @@ static const char *parse_int(parser *ps, const char *p, const char *end, value *
     return p;
 }
 
-static const char *kind_name(vkind k)
-{
-    switch (k) {
-    case V_STR: return "a string";
-    case V_INT: return "an integer";
-    case V_TRUE: return "True";
-    case V_FALSE: return "False";
-    default: return "None";
-    }
-}
+static const char *const kind_name[] = {"a string", "an integer", "True", "False", "None"};
 
 static int key_index(const char *name, size_t len, bool nocase)
 {
@@ -353,18 +344,18 @@ static void valid_pins(char *buf, size_t cap)
 static bool check_value(parser *ps, const cfg_key *k, const value *v)
 {
     int line = ps->line;
+    if (v->kind != (k->size ? V_STR : V_INT)) {
+        report(ps, 1, line, "%s must be %s, got %s", k->name,
+               k->size ? "a string in quotes" : "an integer", kind_name[v->kind]);
+        return false;
+    }
     if (k->size) {
-        if (v->kind != V_STR) {
-            report(ps, 1, line, "%s must be a string in quotes, got %s", k->name, kind_name(v->kind));
-            return false;
-        }
         if (v->has_nul) {
             report(ps, 1, line, "%s contains a NUL character", k->name);
             return false;
         }
         if (v->len > (size_t)k->size - 1u) {
-            report(ps, 1, line, "%s is %lu bytes long, at most %u allowed", k->name,
-                   (unsigned long)v->len, (unsigned)k->size - 1u);
+            report(ps, 1, line, "%s is over %u bytes", k->name, (unsigned)k->size - 1u);
             return false;
         }
         if (k->check == CFG_CHECK_NONEMPTY && v->len == 0) {
@@ -386,10 +377,6 @@ static bool check_value(parser *ps, const cfg_key *k, const value *v)
         }
         return true;
     }
-    if (v->kind != V_INT) {
-        report(ps, 1, line, "%s must be an integer, got %s", k->name, kind_name(v->kind));
-        return false;
-    }
     if (k->check == CFG_CHECK_RANGE && (v->i < k->lo || v->i > k->hi)) {
         report(ps, 1, line, "%s = %ld is out of range (%ld..%ld)", k->name, (long)v->i,
                (long)k->lo, (long)k->hi);
@@ -405,7 +392,7 @@ static bool check_value(parser *ps, const cfg_key *k, const value *v)
         }
         /* MicroPython refuses Pin(16, Pin.IN, Pin.PULL_UP): "Pin(16) doesn't support pull" */
         if (k->check == CFG_CHECK_PULLUP_PIN && v->i == 16) {
-            report(ps, 1, line, "%s = 16 cannot be used: GPIO16 has no pull-up (try 14, D5)",
+            report(ps, 1, line, "%s = 16: GPIO16 has no pull-up (try 14)",
                    k->name);
             return false;
         }
@@ -455,7 +442,7 @@ static void parse_line(parser *ps, const char *p, const char *end, bh_config *ou
     /* counted as set even if its value turns out bad, so it is not also reported missing */
     int k = key_index(name, name_len, false);
     if (k >= 0 && first_line[k])
-        report(ps, 0, ps->line, "%s set again (first on line %d); the last value wins",
+        report(ps, 0, ps->line, "%s set again (first on line %d)",
                keys[k].name, first_line[k]);
     else if (k >= 0)
         first_line[k] = ps->line;
@@ -463,6 +450,7 @@ static void parse_line(parser *ps, const char *p, const char *end, bh_config *ou
         out->present &= ~(1u << k);  /* a bad later value must not leave an earlier one valid */
 
     value v = {V_NONE, 0, 0, false};
+    bool bad = false;
     if (p == end || *p == '#') {
         report(ps, 1, ps->line, "missing value after '%.*s ='", shown_len, name);
         return;
@@ -480,7 +468,7 @@ static void parse_line(parser *ps, const char *p, const char *end, bh_config *ou
             if (wl == 1 && (*w | 0x20) == 'u') {
                 p = parse_string(ps, p, end, &v);  /* u'' is a plain str in Python 3 */
             } else {
-                report(ps, 1, ps->line, "string prefix %.*s is not supported; use a plain '...'",
+                report(ps, 1, ps->line, "string prefix %.*s: use a plain '...'",
                        (int)wl, w);
                 return;
             }
@@ -491,12 +479,12 @@ static void parse_line(parser *ps, const char *p, const char *end, bh_config *ou
         } else if (wl == 4 && memcmp(w, "None", 4) == 0) {
             v.kind = V_NONE;
         } else {
-            report(ps, 1, ps->line,
-                   "%.*s = %.*s: expected a string in quotes or an integer, not a name",
-                   shown_len, name, (int)(wl > 40 ? 40 : wl), w);
-            return;
+            bad = true;   /* a name: Python would look it up; config.py has none */
         }
     } else {
+        bad = true;
+    }
+    if (bad) {
         report(ps, 1, ps->line, "%.*s: expected a string in quotes or an integer after '='",
                shown_len, name);
         return;
@@ -574,36 +562,28 @@ int cfg_parse(const char *fname, const char *text, size_t len, bh_config *out, c
 int cfg_load(const char *fname, bh_config *out, cfg_diag_fn diag, void *ctx)
 {
     static char text[BH_CFG_FILE_MAX];
-    parser ps = {fname ? fname : "config.py", diag, ctx, 0, 0};
+    if (!fname)
+        fname = "config.py";
+    parser ps = {fname, diag, ctx, 0, 0};
     set_defaults(out);
-    if (!fname) {
-        report(&ps, 1, 0, "no file name given");
-        return BH_ERR_ARG;
-    }
     int size = hal_fs_size(fname);
     if (size == BH_ERR_NOENT) {
         report(&ps, 1, 0, "not found on the board's flash");
         return BH_ERR_NOENT;
     }
-    if (size < 0) {
-        report(&ps, 1, 0, "cannot read: %s", bh_strerror(size));
-        return size;
-    }
-    if ((size_t)size > sizeof text) {
-        report(&ps, 1, 0, "%d bytes, more than the %u this firmware reads", size,
-               (unsigned)sizeof text);
+    if ((size_t)size > sizeof text && size > 0) {
+        report(&ps, 1, 0, "%d bytes, over %u", size, (unsigned)sizeof text);
         return BH_ERR_TOOBIG;
     }
     size_t got = 0;
-    while (got < (size_t)size) {
-        int n = hal_fs_read(fname, (uint32_t)got, text + got, (size_t)size - got);
-        if (n < 0) {
-            report(&ps, 1, 0, "cannot read: %s", bh_strerror(n));
-            return n;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
+    int n = size;
+    while (n > 0 && got < (size_t)size) {
+        n = hal_fs_read(fname, (uint32_t)got, text + got, (size_t)size - got);
+        got += n > 0 ? (size_t)n : 0;
+    }
+    if (n < 0) {
+        report(&ps, 1, 0, "cannot read: %s", bh_strerror(n));
+        return n;
     }
     return cfg_parse(fname, text, got, out, diag, ctx);
 }

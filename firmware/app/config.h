@@ -43,7 +43,9 @@
     STR(CA_FILE, ca_file, 0, BH_CFG_NAME_MAX, CFG_CHECK_NONEMPTY)                          \
     INT(WIFI_TIMEOUT, wifi_timeout, BH_WIFI_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE)    \
     INT(HTTP_TIMEOUT, http_timeout, BH_HTTP_TOTAL_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE) \
-    INT(FAST_WAKE, fast_wake, 1, 0, 1, CFG_CHECK_RANGE)
+    INT(FAST_WAKE, fast_wake, 1, 0, 1, CFG_CHECK_RANGE)                                   \
+    INT(AWAKE_MAX, awake_max, 20, 5, 300, CFG_CHECK_RANGE)                                \
+    INT(RETRY_WAKE, retry_wake, 60, 0, BH_RETRY_MAX_S, CFG_CHECK_RANGE)
 
 enum {
     CFG_CHECK_NONE,
@@ -86,7 +88,8 @@ typedef void (*cfg_diag_fn)(void *ctx, int is_error, const char *msg);
 int cfg_parse(const char *fname, const char *text, size_t len, bh_config *out, cfg_diag_fn diag,
               void *ctx);
 
-/* Read the flash file fname (at most BH_CFG_FILE_MAX bytes, into a static buffer) and parse it.
+/* Read the flash file fname (NULL: config.py; at most BH_CFG_FILE_MAX bytes, into a static
+ * buffer) and parse it.
  * Returns 0, BH_ERR_NOENT (missing file), BH_ERR_TOOBIG, BH_ERR_IO or BH_ERR_ARG, each with
  * a message through diag. */
 int cfg_load(const char *fname, bh_config *out, cfg_diag_fn diag, void *ctx);

@@ -5,7 +5,7 @@
  *       try:
  *           if machine.reset_cause() == machine.DEEPSLEEP_RESET:
  *               connect_wifi()
- *               call_webhook()
+ *               call_webhook()          # here: send_presses(), every press kept
  *       except Exception as exc:
  *           sys.print_exception(exc)
  *           show_error()
@@ -21,6 +21,12 @@
  * and the webhook host's address are kept in RTC memory (rtc_state.h), so the next press joins
  * without a scan or DHCP and skips the DNS look-up; when what was kept no longer holds, the
  * wake falls back to the chapter's full path by itself and still sends the press.
+ *
+ * And it loses no press (docs/press-queue.md): a press goes into a queue in RTC memory first
+ * and leaves it only once the server answered it, so a press that could not be sent goes out
+ * on the next wake, the next press's or a timed one's, in order, each with its own
+ * Idempotency-Key so that one whose reply was lost is not fired twice. Whatever fails, the
+ * wake ends within AWAKE_MAX seconds, and the next one says why.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +48,10 @@ static uint32_t clock0_s;     /* the clock at this boot */
 static bool dns_cached;       /* this wake used the cached address */
 static bool lease_used;       /* this wake joined with the kept lease as a static address */
 
+/* The presses not yet delivered (rtc_state.h), and when this wake's steps must be done. */
+static press_queue queue;
+static uint32_t deadline_ms;
+
 static uint32_t clock_s(void)
 {
     return clock0_s + hal_millis() / 1000;
@@ -52,7 +62,7 @@ static uint32_t clock_s(void)
 static void rtc_begin(void)
 {
     uint32_t ms;
-    if (rtc_load(&rtc) == BH_ERR_PROTO)
+    if (rtc_load(&rtc) == BH_ERR_PROTO || pq_load(&queue) == BH_ERR_PROTO)
         hal_report("info", "rtc", BH_ERR_PROTO, "RTC memory ignored");
     clock0_s = rtc.clock_s;
     if (hal_slept_ms(&ms) == BH_OK) {
@@ -80,17 +90,19 @@ static int resolve(const char *host, uint32_t *ip, uint32_t timeout_ms)
     return rc;
 }
 
-/* What the chapter's exceptions carry: the function that failed, and why. */
+/* What the chapter's exceptions carry: the function that failed (PQ_AT_*), and why. */
+static const char *const step_name[] = {"run", "load_config", "connect_wifi", "call_webhook"};
 static struct {
-    const char *where;
+    int where;
     int code;
+    int detail;   /* the link status, or the HTTP status */
     char message[BH_HTTP_ERR_MAX + 64];
 } error;
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int fail(const char *where, int code, const char *fmt, ...)
+static int fail(int where, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -111,11 +123,19 @@ static const char *link_failure(int status)
     }
 }
 
+/* At most want ms, and none past this wake's bound (load_config()). */
+static uint32_t time_left(uint32_t want)
+{
+    uint32_t now = hal_millis(), left = now < deadline_ms ? deadline_ms - now : 0;
+    return want < left ? want : left;
+}
+
 /* Waits for an address: BH_OK, BH_ERR_NOLINK (the link failed: *status says how) or
  * BH_ERR_TIMEOUT. */
 static int wait_link(uint32_t timeout_ms, int *status)
 {
     uint32_t start = hal_millis();
+    timeout_ms = time_left(timeout_ms);
     while (!wlan_isconnected(WLAN_STA)) {
         *status = wlan_status(WLAN_STA);
         if (link_failure(*status))
@@ -177,14 +197,16 @@ static int connect_wifi(void)
         if (!config.fast_wake || !fast_join(key)) {
             int status = HAL_LINK_CONNECTING;
             wlan_connect(WLAN_STA, config.wifi_ssid, config.wifi_password, NULL);
-            int err = wait_link((uint32_t)config.wifi_timeout * 1000u, &status);
+            uint32_t t = time_left((uint32_t)config.wifi_timeout * 1000u);
+            int err = wait_link(t, &status);
+            error.detail = status;
             if (err == BH_ERR_NOLINK)
-                return fail("connect_wifi", err, "Wi-Fi '%s': %s (status %d)",
+                return fail(PQ_AT_WIFI, err, "Wi-Fi '%s': %s (status %d)",
                             config.wifi_ssid, link_failure(status), status);
             if (err)
-                return fail("connect_wifi", err,
+                return fail(PQ_AT_WIFI, err,
                             "Wi-Fi '%s': not connected after %d s (status %d)",
-                            config.wifi_ssid, (int)config.wifi_timeout, status);
+                            config.wifi_ssid, (int)(t / 1000), status);
         }
         remember_join(key, t0);
     }
@@ -195,10 +217,18 @@ static int connect_wifi(void)
     return BH_OK;
 }
 
-static int call_webhook(void)
+static http_response response;
+
+/* The time the request may take; 0 (the awake bound is reached) would mean http.c's default */
+static uint32_t http_time(void)
+{
+    uint32_t t = time_left((uint32_t)config.http_timeout * 1000u);
+    return t ? t : 1;
+}
+
+static int call_webhook(const char *key)
 {
     static char body[3 * BH_CFG_STR_MAX + 64];
-    static http_response response;
     json_writer w;
 
     bh_printf("Invoking webhook\n");
@@ -210,7 +240,9 @@ static int call_webhook(void)
         json_str(&w, "value3", config.value3);
     int len = json_end(&w);
     if (len < 0)
-        return fail("call_webhook", len, "JSON body too large (%d bytes max)", (int)sizeof body);
+        return fail(PQ_AT_WEBHOOK, len, "JSON body too large (%d bytes max)", (int)sizeof body);
+    /* the press's id: a repeat of a request whose reply was lost is the same event to hookd */
+    http_header idem = {"Idempotency-Key", key};
 
     http_request request = {
         .method = "POST",
@@ -218,8 +250,10 @@ static int call_webhook(void)
         .body = body,
         .body_len = (size_t)len,
         .content_type = "application/json",
+        .headers = &idem,
+        .nheaders = key != NULL,
         .ca_file = cfg_has(&config, CA_FILE) ? config.ca_file : NULL,
-        .total_timeout_ms = (uint32_t)config.http_timeout * 1000u,
+        .total_timeout_ms = http_time(),
         .resolve = config.fast_wake ? resolve : NULL,
         .status_only = true,   /* the status line is all a press needs: sleep sooner */
         .tls_resume = config.fast_wake,   /* https: a short handshake (docs/fast-wake.md) */
@@ -239,6 +273,7 @@ static int call_webhook(void)
             if ((err = connect_wifi()) != BH_OK)
                 return err;
         }
+        request.total_timeout_ms = http_time();
         err = http_do(&request, &response);
     }
     if (err == BH_OK && response.status < 400) {
@@ -246,10 +281,81 @@ static int call_webhook(void)
         return BH_OK;
     }
     bh_printf("Webhook failed\n");
+    error.detail = response.status;
     if (err != BH_OK)
-        return fail("call_webhook", err, "%s", response.error);
-    return fail("call_webhook", BH_ERR_PROTO, "HTTP %d %s from %s", response.status,
+        return fail(PQ_AT_WEBHOOK, err, "%s", response.error);
+    return fail(PQ_AT_WEBHOOK, BH_ERR_PROTO, "HTTP %d %s from %s", response.status,
                 response.reason, response.url);
+}
+
+/* The kept presses, oldest first, each with its id as Idempotency-Key; one leaves the queue
+ * (in RTC memory at once) only when the server has answered it. The first failure ends the
+ * round: the rest keep their order for the next wake. Whatever failed, it is retried: every
+ * byte of the request comes from config.py, so a 4xx is a config.py to fix, not a bad press. */
+static int send_presses(void)
+{
+    char key[40];
+    uint8_t m[6];
+    int err = BH_OK;
+    hal_radio_mac(m);
+    for (int i = 0; i < 6; i++)
+        snprintf(key + 2 * i, 3, "%02x", m[i]);
+    while (queue.count && err == BH_OK) {
+        /* MAC, the queue's random id, the press's number: "18fe34d37fa4-5d2c9a01-7" */
+        snprintf(key + 12, sizeof key - 12, "-%08lx-%lu", (unsigned long)queue.boot_id,
+                 (unsigned long)queue.seq[0]);
+        err = call_webhook(key);
+        if (err == BH_OK) {
+            pq_pop(&queue);
+            queue.retries = 0;
+            pq_save(&queue);
+        }
+    }
+    return err;
+}
+
+/* A press: kept before anything is tried. A timed retry wake is also a DEEPSLEEP_RESET through
+ * the RST pin on an ESP8266, so it is told apart by its length: a sleep that lasted as long as
+ * the timer was set for (less 1/32 for the clock's drift) was the timer. */
+static void press(void)
+{
+    uint32_t ms, armed = queue.armed_ms;
+    if (armed && hal_slept_ms(&ms) == BH_OK && ms >= armed - armed / 32) {
+        bh_printf("Retry wake: %d kept\n", queue.count);
+        return;
+    }
+    if (queue.count == PQ_MAX)
+        hal_report("info", "queue", BH_ERR_NOMEM, "queue full: oldest press dropped");
+    pq_push(&queue);
+    queue.retries = 0;
+    pq_save(&queue);
+}
+
+/* The next wake's timer while presses are kept: RETRY_WAKE s, doubled each time up to an hour,
+ * BH_RETRY_WAKES times; then only a press retries (the battery: docs/press-queue.md). */
+static uint32_t retry_ms(void)
+{
+    uint32_t s = 0;
+    if (queue.count && config.retry_wake && queue.retries < BH_RETRY_WAKES) {
+        s = (uint32_t)config.retry_wake << queue.retries++;
+        if (s > BH_RETRY_MAX_S)
+            s = BH_RETRY_MAX_S;
+    }
+    return queue.armed_ms = s * 1000u;
+}
+
+/* How the last wake ended, if it failed: the reason and how many presses are still kept. */
+static void last_wake(void)
+{
+    char text[80];
+    int code = queue.last_err, at = queue.last_where & 3, d = queue.last_detail;
+    const char *why = at == PQ_AT_WIFI ? link_failure(d) : d ? "HTTP status" : NULL;
+    if (!code)
+        return;
+    snprintf(text, sizeof text, "%s: %s (%d); %d kept", step_name[at],
+             why ? why : bh_strerror(code), d ? d : code, queue.count);
+    bh_printf("Last wake failed in %s\n", text);
+    hal_report("info", "last_wake", code, text);
 }
 
 static void show_error(void)
@@ -282,10 +388,10 @@ static bool is_debug(void)
 /* sys.print_exception(): where it happened, then what. */
 static void print_exception(void)
 {
-    bh_printf("Traceback (most recent call last):\n  in run()\n  in %s()\n%s: %s\n",
-              error.where, error.code == BH_ERR_TIMEOUT ? "TimeoutError" : "RuntimeError",
-              error.message);
-    hal_report("error", error.where, error.code, error.message);
+    const char *where = step_name[error.where];
+    bh_printf("Traceback (most recent call last):\n  in run()\n  in %s()\n%s: %s\n", where,
+              error.code == BH_ERR_TIMEOUT ? "TimeoutError" : "RuntimeError", error.message);
+    hal_report("error", where, error.code, error.message);
 }
 
 static void config_diag(void *ctx, int is_error, const char *msg)
@@ -295,27 +401,45 @@ static void config_diag(void *ctx, int is_error, const char *msg)
     bh_printf("%s\n", msg);
 }
 
-static void run(void)
+/* Reads config.py; the steps that follow end AWAKE_MAX s from now, less the blink and the
+ * way to sleep (BH_WAKE_END_MS). */
+static int load_config(void)
 {
     int err = cfg_load("config.py", &config, config_diag, NULL);
+    deadline_ms = hal_millis() + (uint32_t)config.awake_max * 1000u - BH_WAKE_END_MS;
+    error.detail = 0;
+    if (err != BH_OK)
+        fail(PQ_AT_CONFIG, err, "config.py has errors (see above)");
+    return err;
+}
+
+static void run(void)
+{
+    int err = load_config();
     rtc_begin();
-    if (err != BH_OK) {
-        fail("load_config", err, "config.py has errors (see above); webhook not sent");
-    } else if (hal_reset_cause() == HAL_RESET_DEEPSLEEP) {
-        err = connect_wifi();
+    last_wake();
+    if (hal_reset_cause() == HAL_RESET_DEEPSLEEP) {
+        press();
         if (err == BH_OK)
-            err = call_webhook();
+            err = connect_wifi();
+        if (err == BH_OK)
+            err = send_presses();
     }
     if (err != BH_OK) {
         print_exception();
         show_error();
     }
+    queue.last_err = (int8_t)err;
+    queue.last_where = (uint8_t)(err ? error.where : 0);
+    queue.last_detail = (uint16_t)error.detail;
+    uint32_t ms = retry_ms();
+    pq_save(&queue);
     if (config.fast_wake) {
         rtc.clock_s = clock_s() + 1;   /* and the moment until the sleep starts */
         rtc_save(&rtc);
     }
     if (!is_debug())
-        hal_deep_sleep(0);
+        hal_deep_sleep(ms);
 }
 
 void app_main(void)
@@ -325,14 +449,6 @@ void app_main(void)
 }
 
 /* ---- The same steps, typed at the console (firmware/console/console.c) ----------------------- */
-
-static int load_config(void)
-{
-    int err = cfg_load("config.py", &config, config_diag, NULL);
-    if (err != BH_OK)
-        fail("load_config", err, "config.py has errors (see above)");
-    return err;
-}
 
 int app_connect_wifi(void)
 {
@@ -344,11 +460,12 @@ int app_connect_wifi(void)
     return err;
 }
 
+/* A webhook fired from the console is no press: no Idempotency-Key, nothing queued. */
 int app_call_webhook(void)
 {
     int err = load_config();
     if (err == BH_OK)
-        err = call_webhook();
+        err = call_webhook(NULL);
     if (err != BH_OK)
         print_exception();
     return err;

@@ -6,8 +6,14 @@
  * record that fails any of these (power-on leaves RTC memory empty; another firmware version
  * leaves another layout): the wake then takes the full path, as the chapter's button does.
  * The record is native-endian: only this firmware on this chip reads it back. Its size is a
- * multiple of 4, as the ESP8266's RTC memory is read and written in 32-bit words; the bytes
- * after it (HAL_RTC_SIZE - sizeof(rtc_state)) are left for a queue of unsent presses.
+ * multiple of 4, as the ESP8266's RTC memory is read and written in 32-bit words.
+ *
+ * RTC memory (492 bytes):  0..63 rtc_state | 64..235 press_queue | 236..491 the TLS session
+ *
+ * The press queue (docs/press-queue.md) is a second record of the same kind: the presses not
+ * yet delivered, oldest first, each with its number; the id that makes each press's
+ * Idempotency-Key unique across power cycles; and how the last wake ended, for the next one
+ * to report. It is kept whatever FAST_WAKE says: a press is never lost to a failed request.
  *
  * Times are seconds on the board's own clock (clock_s): awake time plus deep sleep as the
  * board measured it (hal_slept_ms), rounded up, so an entry expires early rather than late.
@@ -44,13 +50,51 @@ typedef struct {
 } rtc_state;
 
 _Static_assert(sizeof(rtc_state) % 4 == 0, "RTC memory is word-addressed");
-_Static_assert(sizeof(rtc_state) <= HAL_RTC_SIZE / 4, "leave RTC memory for the press queue");
+_Static_assert(sizeof(rtc_state) == 64, "the press queue starts at offset 64");
+
+#define PQ_MAGIC 0x51504842u   /* "BHPQ" */
+#define PQ_VERSION 1
+#define PQ_OFFSET 64
+#define PQ_MAX 34               /* presses kept; when full the oldest is dropped */
+
+/* where the last wake failed (press_queue.last_where) */
+enum { PQ_AT_NONE, PQ_AT_CONFIG, PQ_AT_WIFI, PQ_AT_WEBHOOK };
+
+typedef struct {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t size;              /* sizeof(press_queue) */
+    uint32_t boot_id;           /* random, drawn when the queue started (power-on, or a
+                                   corrupt queue): part of every press's id */
+    uint32_t next_seq;          /* the next press's number */
+    uint32_t armed_ms;          /* the retry timer of the last deep sleep; 0: none */
+    uint32_t dropped;           /* presses dropped since boot_id: queue full, or refused (4xx) */
+    int8_t last_err;            /* how the last wake ended: 0 or a bh_err */
+    uint8_t last_where;         /* PQ_AT_* */
+    uint16_t last_detail;       /* its link status, or the HTTP status that refused a press */
+    uint8_t count;              /* presses in seq[] */
+    uint8_t retries;            /* timed wakes since presses last went out */
+    uint16_t pad;
+    uint32_t seq[PQ_MAX];       /* the presses kept, oldest first */
+    uint32_t crc;               /* CRC-32 of every byte before it */
+} press_queue;
+
+_Static_assert(PQ_OFFSET + sizeof(press_queue) == HAL_RTC_TLS_OFF, "the TLS session follows");
 
 /* Reads the record into st. Returns BH_OK, or BH_ERR_NOENT (empty: power-on) or BH_ERR_PROTO
  * (corrupt or another version), with st cleared (magic, version and size set). */
 int rtc_load(rtc_state *st);
 /* Sets magic, version, size and crc, then writes st. */
 int rtc_save(rtc_state *st);
+/* The same for the press queue: a queue that is empty (power-on), corrupt or of another
+ * version is started afresh, with a new random boot_id (BH_ERR_NOENT, BH_ERR_PROTO). */
+int pq_load(press_queue *q);
+int pq_save(press_queue *q);
+/* Appends press number next_seq; when full, drops the oldest first (and counts it). */
+void pq_push(press_queue *q);
+/* Removes the oldest press. */
+void pq_pop(press_queue *q);
+
 /* CRC-32 (IEEE 802.3, reflected) of n bytes. */
 uint32_t rtc_crc32(const void *p, uint32_t n);
 /* FNV-1a of a and, after a NUL, b (b may be NULL); never 0. */

@@ -194,6 +194,10 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms); /* BH_ER
 /* SHA-1 of data into out (the WebSocket handshake of WebREPL needs it). The Linux-hosted ports
  * use mbedTLS; an ESP8266 port has it in its SDK or ROM. */
 int hal_sha1(const void *data, size_t len, uint8_t out[20]);
+/* len random bytes, unpredictable and different on every boot: the ESP8266 has a hardware
+ * random number generator (os_random(), the RANDOM_REG32 register); a Linux port reads
+ * getrandom(). The press queue draws its id from it (app/rtc_state.h). */
+void hal_random(void *buf, size_t len);
 
 /* ---- Reports ------------------------------------------------------------------------------- */
 /* A structured note for the board's log (the simulated board writes JSON lines; a real board

@@ -155,8 +155,8 @@ void http_parse_init(http_parser *p, http_response *r, bool head_request, bool s
 
 static int status_line(http_parser *p, const char *l, size_t n)
 {
-    /* "HTTP/1.1 200 OK": '#' stands for a digit */
-    static const char shape[] = "HTTP/#.# ### ";
+    /* "HTTP/1.1 200 OK": '#' stands for a digit; only HTTP/1.x is spoken */
+    static const char shape[] = "HTTP/1.# ### ";
     char ex[48];
     http_response *r = p->r;
     bool ok = n >= 12 && l[9] != '0';
@@ -164,11 +164,9 @@ static int status_line(http_parser *p, const char *l, size_t n)
         ok = shape[i] == '#' ? is_digit(l[i]) : l[i] == shape[i];
     if (!ok)
         return perr(p, BH_ERR_PROTO, "bad status line '%s'", snip(ex, sizeof ex, l, n));
-    if (l[5] != '1')
-        return perr(p, BH_ERR_PROTO, "unsupported HTTP version '%.8s'", l);
     for (size_t i = 13; i < n; i++)
         if (!is_vchar(l[i]))
-            return perr(p, BH_ERR_PROTO, "control character in the status line's reason");
+            return perr(p, BH_ERR_PROTO, "control character in the reason");
     r->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
     size_t rl = n > 13 ? n - 13 : 0;
     if (rl >= sizeof r->reason)
@@ -190,7 +188,7 @@ static int header_line(http_parser *p, size_t n)
     bool fold = l[0] == ' ' || l[0] == '\t';
     size_t a = 0;
     if (fold && r->headers_len == 0)
-        return perr(p, BH_ERR_PROTO, "folded header line before any header");
+        return perr(p, BH_ERR_PROTO, "fold before any header");
     if (!fold) {
         while (a < n && is_tchar(l[a]))
             a++;
@@ -206,7 +204,7 @@ static int header_line(http_parser *p, size_t n)
         b--;
     for (size_t i = a; i < b; i++)
         if (!is_vchar(l[i]))
-            return perr(p, BH_ERR_PROTO, "control character in a header value");
+            return perr(p, BH_ERR_PROTO, "control character in a header");
     if (fold) {
         if (a == b)
             return HTTP_PARSE_MORE;
@@ -231,7 +229,7 @@ static int headers_done(http_parser *p)
     http_response *r = p->r;
     if (r->status < 200 && r->status != 101) {
         if (++p->interim > MAX_INTERIM)
-            return perr(p, BH_ERR_PROTO, "more than %d interim 1xx responses", MAX_INTERIM);
+            return perr(p, BH_ERR_PROTO, "over %d 1xx responses", MAX_INTERIM);
         start_response(p);
         return HTTP_PARSE_MORE;
     }
@@ -257,7 +255,7 @@ static int headers_done(http_parser *p)
                 return perr(p, BH_ERR_PROTO, "bad Content-Length '%s'",
                             snip(ex, sizeof ex, v, strlen(v)));
             if (has_len && x != len)
-                return perr(p, BH_ERR_PROTO, "conflicting Content-Length headers");
+                return perr(p, BH_ERR_PROTO, "two Content-Lengths");
             has_len = true;
             len = x;
         }
@@ -274,8 +272,8 @@ static int headers_done(http_parser *p)
     } else if (te || !has_len) {
         p->state = ST_BODY_CLOSE;
     } else if (len > BH_HTTP_BODY_MAX) {
-        return perr(p, BH_ERR_TOOBIG, "response body of %lu bytes over BH_HTTP_BODY_MAX (%d)",
-                    (unsigned long)len, BH_HTTP_BODY_MAX);
+        return perr(p, BH_ERR_TOOBIG, "body of %lu bytes over %d", (unsigned long)len,
+                    BH_HTTP_BODY_MAX);
     } else if (len == 0) {
         return finish(p);
     } else {
@@ -290,22 +288,19 @@ static int line_byte(http_parser *p, char c)
 {
     http_response *r = p->r;
     if (++p->raw_len > BH_HTTP_HDR_MAX)
-        return perr(p, BH_ERR_TOOBIG, "response headers over BH_HTTP_HDR_MAX (%d bytes)",
-                    BH_HTTP_HDR_MAX);
+        return perr(p, BH_ERR_TOOBIG, "headers over %d bytes", BH_HTTP_HDR_MAX);
     if (p->cr && c != '\n')
-        return perr(p, BH_ERR_PROTO, "CR without LF in the %s",
-                    p->state == ST_STATUS ? "status line" : "headers");
+        return perr(p, BH_ERR_PROTO, "CR without LF");
     if (c == '\r') {
         p->cr = true;
         return HTTP_PARSE_MORE;
     }
     if (c != '\n') {
         if (p->state == ST_STATUS && p->line_len < 5 && c != "HTTP/"[p->line_len])
-            return perr(p, BH_ERR_PROTO, "not an HTTP response (no 'HTTP/' at the start)");
+            return perr(p, BH_ERR_PROTO, "not an HTTP response");
         /* the raw cap bounds this too, but the buffer is what must never overflow */
         if (r->headers_len + p->line_len + 2 >= sizeof r->headers)
-            return perr(p, BH_ERR_TOOBIG, "response headers over BH_HTTP_HDR_MAX (%d bytes)",
-                        BH_HTTP_HDR_MAX);
+            return perr(p, BH_ERR_TOOBIG, "headers over %d bytes", BH_HTTP_HDR_MAX);
         r->headers[r->headers_len + p->line_len++] = c;
         return HTTP_PARSE_MORE;
     }
@@ -328,20 +323,19 @@ static int chunk_size_byte(http_parser *p, char c)
         p->left = p->left * 16 + (uint32_t)d;
         p->aux++;
         if (p->left > BH_HTTP_BODY_MAX)
-            return perr(p, BH_ERR_TOOBIG, "chunked response body over BH_HTTP_BODY_MAX (%d)",
-                        BH_HTTP_BODY_MAX);
+            return perr(p, BH_ERR_TOOBIG, "body over %d bytes", BH_HTTP_BODY_MAX);
         return HTTP_PARSE_MORE;
     }
     if (p->aux == 0)
-        return perr(p, BH_ERR_PROTO, "bad chunk size (no hex digits)");
+        return perr(p, BH_ERR_PROTO, "bad chunk size");
     if (c != '\n') {
         if (p->state == ST_CHUNK_SIZE && c != ';' && c != ' ' && c != '\t' && c != '\r')
-            return perr(p, BH_ERR_PROTO, "bad character in chunk size");
+            return perr(p, BH_ERR_PROTO, "bad chunk size");
         if (c != '\t' && c != '\r' && !is_vchar(c))
-            return perr(p, BH_ERR_PROTO, "control character in chunk extension");
+            return perr(p, BH_ERR_PROTO, "control character in a chunk");
         p->state = ST_CHUNK_EXT;
         if (++p->aux > BH_HTTP_HDR_MAX)
-            return perr(p, BH_ERR_TOOBIG, "chunk-size line over %d bytes", BH_HTTP_HDR_MAX);
+            return perr(p, BH_ERR_TOOBIG, "chunk line over %d bytes", BH_HTTP_HDR_MAX);
         return HTTP_PARSE_MORE;
     }
     if (p->left == 0) {
@@ -351,8 +345,7 @@ static int chunk_size_byte(http_parser *p, char c)
         return HTTP_PARSE_MORE;
     }
     if (p->left > BH_HTTP_BODY_MAX - r->body_len)
-        return perr(p, BH_ERR_TOOBIG, "chunked response body over BH_HTTP_BODY_MAX (%d)",
-                    BH_HTTP_BODY_MAX);
+        return perr(p, BH_ERR_TOOBIG, "body over %d bytes", BH_HTTP_BODY_MAX);
     p->state = ST_CHUNK_DATA;
     return HTTP_PARSE_MORE;
 }
@@ -396,8 +389,7 @@ int http_parse_feed(http_parser *p, const char *data, size_t len)
             /* keep what fits, so the body does not depend on how the bytes were split */
             body_put(r, data + i, n < room ? n : room);
             if (n > room)
-                return perr(p, BH_ERR_TOOBIG, "response body over BH_HTTP_BODY_MAX (%d bytes)",
-                            BH_HTTP_BODY_MAX);
+                return perr(p, BH_ERR_TOOBIG, "body over %d bytes", BH_HTTP_BODY_MAX);
             i += n;
             break;
         }
@@ -420,7 +412,7 @@ int http_parse_feed(http_parser *p, const char *data, size_t len)
             break;
         case ST_TRAILER:
             if (++p->aux > BH_HTTP_HDR_MAX)
-                rc = perr(p, BH_ERR_TOOBIG, "chunked trailer over %d bytes", BH_HTTP_HDR_MAX);
+                rc = perr(p, BH_ERR_TOOBIG, "trailer over %d bytes", BH_HTTP_HDR_MAX);
             else if (c == '\n' && p->line_len == 0)
                 rc = finish(p);
             else if (c == '\n')
@@ -446,10 +438,9 @@ int http_parse_end(http_parser *p)
     case ST_BODY_CLOSE:
         return finish(p);
     case ST_STATUS:
-        if (p->raw_len == 0)
-            return perr(p, BH_ERR_RESET, p->interim ? "connection closed after a 1xx response"
-                                                    : "connection closed before any response");
-        return perr(p, BH_ERR_RESET, "connection closed in the status line");
+        return perr(p, BH_ERR_RESET, p->raw_len || p->interim
+                                         ? "connection closed in the headers"
+                                         : "connection closed before any response");
     case ST_HEADER:
         return perr(p, BH_ERR_RESET, "connection closed in the headers");
     case ST_BODY_LEN:
@@ -533,24 +524,20 @@ static bool has_body_semantics(const char *m)
     return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
 }
 
-/* Checks a caller's header: a name that is a token and a value that cannot end the line. */
-static int check_header(call *c, int idx, const char *name, const char *value)
+/* A caller's header: a name that is a token, a value that cannot end the line, and not one
+ * the client writes itself. */
+static bool header_ok(const char *name, const char *value)
 {
     static const char *const ours[] = {"host", "content-length", "transfer-encoding",
                                        "connection"};
-    if (!name || !name[0] || !value)
-        return fail(c, "request", BH_ERR_ARG, "extra header %d has no name or value", idx);
-    for (const char *s = name; *s; s++)
-        if (!is_tchar(*s))
-            return fail(c, "request", BH_ERR_ARG, "bad character in header name '%.32s'", name);
-    for (const char *s = value; *s; s++)
-        if (!is_vchar(*s))
-            return fail(c, "request", BH_ERR_ARG,
-                        "header '%.32s' has a line break or control character", name);
-    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
-        if (eq_nocase(name, ours[i]))
-            return fail(c, "request", BH_ERR_ARG, "header '%.32s' is set by the client", name);
-    return 0;
+    bool ok = name && name[0] && value;
+    for (const char *s = name; ok && *s; s++)
+        ok = is_tchar(*s);
+    for (const char *s = value; ok && *s; s++)
+        ok = is_vchar(*s);
+    for (size_t i = 0; ok && i < sizeof ours / sizeof ours[0]; i++)
+        ok = !eq_nocase(name, ours[i]);
+    return ok;
 }
 
 static bool sensitive(const char *name)
@@ -566,19 +553,14 @@ static int build_request(call *c, const url_parts *u)
     char num[24];
     sbuf sb = {io, sizeof io, 0};
     bool own_agent = false;
-    if (req->nheaders > 0 && !req->headers)
-        return fail(c, "request", BH_ERR_ARG, "nheaders is %d but headers is NULL", req->nheaders);
     for (int i = 0; i < req->nheaders; i++) {
-        int rc = check_header(c, i, req->headers[i].name, req->headers[i].value);
-        if (rc < 0)
-            return rc;
+        if (!req->headers || !header_ok(req->headers[i].name, req->headers[i].value))
+            return fail(c, "request", BH_ERR_ARG, "bad header %d", i);
         own_agent = own_agent || eq_nocase(req->headers[i].name, "user-agent");
     }
-    if (req->content_type && !req->content_type[0])
-        return fail(c, "request", BH_ERR_ARG, "empty Content-Type");
-    for (const char *s = req->content_type; s && *s; s++)
-        if (!is_vchar(*s))
-            return fail(c, "request", BH_ERR_ARG, "Content-Type has a control character");
+    if (req->content_type &&
+        (!req->content_type[0] || !header_ok("Content-Type", req->content_type)))
+        return fail(c, "request", BH_ERR_ARG, "bad Content-Type");
 
     put_str(&sb, c->method);
     put(&sb, " ", 1);
@@ -617,7 +599,7 @@ static int build_request(call *c, const url_parts *u)
     if (c->body_len)
         put(&sb, c->body, c->body_len);
     if (sb.len >= sizeof io)
-        return fail(c, "request", BH_ERR_TOOBIG, "request of %lu bytes over BH_HTTP_REQ_MAX (%d)",
+        return fail(c, "request", BH_ERR_TOOBIG, "request of %lu bytes over %d",
                     (unsigned long)sb.len, BH_HTTP_REQ_MAX);
     return (int)sb.len;
 }
@@ -783,7 +765,7 @@ int http_do(const http_request *req, http_response *resp)
     size_t ulen = req->url ? strlen(req->url) : 0;
     if (ulen >= sizeof resp->url) {
         memcpy(resp->url, req->url, sizeof resp->url - 1);
-        rc = fail(&c, "url", BH_ERR_TOOBIG, "URL longer than %d characters", BH_URL_MAX - 1);
+        rc = fail(&c, "url", BH_ERR_TOOBIG, "URL over %d characters", BH_URL_MAX - 1);
     } else {
         if (ulen)
             memcpy(resp->url, req->url, ulen + 1);

@@ -13,6 +13,8 @@ tb_pin_event tb_pinlog[TB_MAX_PINLOG];
 int tb_npinlog;
 uint8_t tb_rtc[HAL_RTC_SIZE];
 int64_t tb_slept_for_ms;
+uint32_t tb_random_seed = 1;
+static uint32_t rnd_state;
 int tb_join_bssid, tb_join_channel, tb_join_static;
 uint32_t tb_dns_ttl;
 jmp_buf tb_exit;
@@ -64,6 +66,7 @@ void tb_reset(void)
     tb_npinlog = 0;
     memset(tb_rtc, 0, sizeof tb_rtc);
     tb_slept_for_ms = -1;
+    rnd_state = tb_random_seed ? tb_random_seed : 1;
     tb_join_bssid = tb_join_channel = tb_join_static = 0;
     tb_dns_ttl = 300;
     tb_slept = tb_soft_reset = 0;
@@ -317,6 +320,18 @@ void tb_ap_set_channel(int ap, uint8_t channel)
 {
     aps[ap].info.channel = channel;
 }
+/* Reproducible: each tb_reset() starts the same sequence from tb_random_seed. */
+void hal_random(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len--) {
+        rnd_state ^= rnd_state << 13;
+        rnd_state ^= rnd_state >> 17;
+        rnd_state ^= rnd_state << 5;
+        *p++ = (uint8_t)(rnd_state >> 24);
+    }
+}
+
 void hal_radio_mac(uint8_t mac[6])
 {
     static const uint8_t m[6] = {0x18, 0xfe, 0x34, 0xd3, 0x7f, 0xa4};

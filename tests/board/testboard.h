@@ -30,6 +30,7 @@ extern tb_pin_event tb_pinlog[TB_MAX_PINLOG];  /* every hal_pin_write, with its 
 extern int tb_npinlog;
 extern uint8_t tb_rtc[HAL_RTC_SIZE];
 extern int64_t tb_slept_for_ms;                /* hal_slept_ms(); -1 (default): unknown */
+extern uint32_t tb_random_seed;                /* hal_random()'s sequence, from tb_reset() */
 
 /* hal_deep_sleep() and hal_reset() jump back here: run the firmware as
  *   if (setjmp(tb_exit) == 0) app_main();  then check tb_slept / tb_sleep_ms / tb_soft_reset. */

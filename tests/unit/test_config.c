@@ -109,8 +109,8 @@ static void test_syntax(void)
     CHECK_INT(parse(BASE "VALUE2 = 'a' 'b'\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: unexpected text after the value: 'b'\n");
     CHECK_INT(parse(BASE "LED_PIN = D4\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: LED_PIN = D4: expected a string in quotes or an integer, "
-                     "not a name\n");
+    CHECK_STR(diags, "config.py:5: LED_PIN: expected a string in quotes or an integer after "
+                     "'='\n");
     CHECK_INT(parse(BASE "LED_PIN = [2]\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: LED_PIN: expected a string in quotes or an integer after '='\n");
 }
@@ -139,25 +139,25 @@ static void test_strings(void)
     CHECK_INT(parse(BASE "VALUE2 = 'a\\\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: unterminated string\n");
     CHECK_INT(parse(BASE "VALUE2 = 'C:\\data'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: unknown escape \\d in string (write \\\\ for a backslash)\n");
+    CHECK_STR(diags, "config.py:5: unknown escape \\d\n");
     CHECK_INT(parse(BASE "VALUE2 = 'a\\101'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: octal escape \\1... is not supported; use \\xNN\n");
+    CHECK_STR(diags, "config.py:5: octal escape \\1...: use \\xNN\n");
     CHECK_INT(parse(BASE "VALUE2 = '\\x4'\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: truncated \\x escape: expected 2 hex digits\n");
     CHECK_INT(parse(BASE "VALUE2 = '\\u12g4'\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: truncated \\u escape: expected 4 hex digits\n");
     CHECK_INT(parse(BASE "VALUE2 = '\\ud800'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: \\uD800 is a UTF-16 surrogate, not a character\n");
+    CHECK_STR(diags, "config.py:5: \\uD800 is a surrogate\n");
     CHECK_INT(parse(BASE "VALUE2 = '\\U00110000'\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: \\U00110000 is not a Unicode character\n");
     CHECK_INT(parse(BASE "VALUE2 = '\\N{DASH}'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: \\N{...} escapes are not supported; use \\uXXXX\n");
+    CHECK_STR(diags, "config.py:5: \\N{...}: use \\uXXXX\n");
     CHECK_INT(parse(BASE "VALUE2 = 'a\\x00b'\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: VALUE2 contains a NUL character\n");
     CHECK_INT(parse(BASE "VALUE2 = '''x'''\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: triple-quoted strings are not supported\n");
     CHECK_INT(parse(BASE "VALUE2 = b'x'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: string prefix b is not supported; use a plain '...'\n");
+    CHECK_STR(diags, "config.py:5: string prefix b: use a plain '...'\n");
     CHECK_INT(parse(BASE "VALUE2 = ''\n"), 0);
     CHECK(cfg_has(&cfg, VALUE2));
 }
@@ -185,12 +185,11 @@ static void test_integers(void)
     CHECK_STR(diags, "config.py:5: integer -2147483649 is out of range\n");
 
     CHECK_INT(parse(BASE "LED_PIN = 02\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: leading zeros in decimal integer literals are not permitted; "
-                     "use 0o for octal\n");
+    CHECK_STR(diags, "config.py:5: leading zeros: use 0o for octal\n");
     CHECK_INT(parse(BASE "LED_PIN = 2.5\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: only whole numbers are supported, not 2.5\n");
+    CHECK_STR(diags, "config.py:5: not a whole number: 2.5\n");
     CHECK_INT(parse(BASE "LED_PIN = 2.5e3 # big\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: only whole numbers are supported, not 2.5e3\n");
+    CHECK_STR(diags, "config.py:5: not a whole number: 2.5e3\n");
     CHECK_INT(parse(BASE "LED_PIN = 2 \x01\xff\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: unexpected text after the value: ??\n");
     CHECK_INT(parse(BASE "LED_PIN = 2x\n"), BH_ERR_ARG);
@@ -223,8 +222,7 @@ static void test_types_and_checks(void)
     CHECK_INT(parse(BASE "LED2_PIN = -1\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: LED2_PIN = -1 is not a usable GPIO (valid: 0-5, 9, 10, 12-16)\n");
     CHECK_INT(parse(BASE "DEBUG_PIN = 16\nLED2_PIN = 4\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:5: DEBUG_PIN = 16 cannot be used: GPIO16 has no pull-up "
-                     "(try 14, D5)\n");
+    CHECK_STR(diags, "config.py:5: DEBUG_PIN = 16: GPIO16 has no pull-up (try 14)\n");
     CHECK_INT(parse(BASE "WIFI_TIMEOUT = 0\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: WIFI_TIMEOUT = 0 is out of range (1..300)\n");
     CHECK_INT(parse(BASE "HTTP_TIMEOUT = 301\n"), BH_ERR_ARG);
@@ -232,7 +230,7 @@ static void test_types_and_checks(void)
 
     CHECK_INT(parse("WIFI_SSID = '123456789012345678901234567890123'\nWIFI_PASSWORD = ''\n"
                     "WEBHOOK_URL = 'http://a'\nBUTTON_ID = 'b'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:1: WIFI_SSID is 33 bytes long, at most 32 allowed\n");
+    CHECK_STR(diags, "config.py:1: WIFI_SSID is over 32 bytes\n");
     CHECK_INT(parse("WIFI_SSID = '12345678901234567890123456789012'\nWIFI_PASSWORD = ''\n"
                     "WEBHOOK_URL = 'http://a'\nBUTTON_ID = 'b'\n"), 0);
     CHECK_INT((int)strlen(cfg.wifi_ssid), 32);
@@ -240,12 +238,12 @@ static void test_types_and_checks(void)
     CHECK_INT(parse("WIFI_SSID = '\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac"
                     "\\u20ac\\u20ac\\u20ac'\nWIFI_PASSWORD = ''\n"
                     "WEBHOOK_URL = 'http://a'\nBUTTON_ID = 'b'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:1: WIFI_SSID is 33 bytes long, at most 32 allowed\n");
+    CHECK_STR(diags, "config.py:1: WIFI_SSID is over 32 bytes\n");
     char longpw[200];
     snprintf(longpw, sizeof longpw, "WIFI_SSID = 's'\nWIFI_PASSWORD = '%065d'\n"
              "WEBHOOK_URL = 'http://a'\nBUTTON_ID = 'b'\n", 0);
     CHECK_INT(parse(longpw), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:2: WIFI_PASSWORD is 65 bytes long, at most 64 allowed\n");
+    CHECK_STR(diags, "config.py:2: WIFI_PASSWORD is over 64 bytes\n");
     CHECK_INT(parse("WIFI_SSID = ''\nWIFI_PASSWORD = ''\nWEBHOOK_URL = 'http://a'\n"
                     "BUTTON_ID = 'b'\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:1: WIFI_SSID is empty\n");
@@ -258,10 +256,7 @@ static void test_types_and_checks(void)
     snprintf(longurl + n, sizeof longurl - (size_t)n, "'\n");
     CHECK_INT(parse(longurl), BH_ERR_ARG);
     char want[128];
-    snprintf(want, sizeof want, "config.py:4: WEBHOOK_URL is %d bytes long, at most %d allowed\n",
-             n - (int)strlen("WIFI_SSID = 's'\nWIFI_PASSWORD = ''\nBUTTON_ID = 'b'\n"
-                             "WEBHOOK_URL = '"),
-             BH_URL_MAX - 1);
+    snprintf(want, sizeof want, "config.py:4: WEBHOOK_URL is over %d bytes\n", BH_URL_MAX - 1);
     CHECK_STR(diags, want);
 
     CHECK_INT(parse("WIFI_SSID = 's'\nWIFI_PASSWORD = ''\nWEBHOOK_URL = 'maker.ifttt.com/x'\n"
@@ -292,13 +287,12 @@ static void test_missing_unknown_duplicate(void)
     CHECK_STR(cfg.wifi_ssid, "your SSID");
 
     CHECK_INT(parse(BASE "LED_PIN = 4\nLED_PIN = 5\n"), 0);
-    CHECK_STR(diags, "config.py:6: warning: LED_PIN set again (first on line 5); the last value "
-                     "wins\n");
+    CHECK_STR(diags, "config.py:6: warning: LED_PIN set again (first on line 5)\n");
     CHECK_INT(cfg.led_pin, 5);
     /* a bad later value is an error even though an earlier one was fine */
     CHECK_INT(parse(BASE "LED_PIN = 4\nLED_PIN = 'x\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:6: warning: LED_PIN set again (first on line 5); the last value "
-                     "wins\nconfig.py:6: unterminated string\n");
+    CHECK_STR(diags, "config.py:6: warning: LED_PIN set again (first on line 5)\n"
+                     "config.py:6: unterminated string\n");
     CHECK(!cfg_has(&cfg, LED_PIN));
     /* a bad value on a line does not also count as missing */
     CHECK_INT(parse("WIFI_SSID = 5\nWIFI_PASSWORD = ''\nWEBHOOK_URL = 'http://a'\nBUTTON_ID = 'b'\n"),
@@ -368,7 +362,7 @@ static void test_load(void)
     diags[0] = 0;
     CHECK_INT(cfg_load("config.py", &cfg, collect, NULL), BH_ERR_TOOBIG);
     char want[96];
-    snprintf(want, sizeof want, "config.py: %d bytes, more than the %d this firmware reads\n",
+    snprintf(want, sizeof want, "config.py: %d bytes, over %d\n",
              BH_CFG_FILE_MAX + 1, BH_CFG_FILE_MAX);
     CHECK_STR(diags, want);
 

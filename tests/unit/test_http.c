@@ -154,14 +154,14 @@ static void extra_headers(void)
 
     /* no header injection, no second Host */
     static const struct { http_header h; const char *why; } bad[] = {
-        {{"X-A", "1\r\nHost: evil"}, "header 'X-A' has a line break or control character"},
-        {{"X A", "1"}, "bad character in header name 'X A'"},
-        {{"", "1"}, "extra header 0 has no name or value"},
-        {{"X-A", NULL}, "extra header 0 has no name or value"},
-        {{"Host", "evil"}, "header 'Host' is set by the client"},
-        {{"content-length", "9"}, "header 'content-length' is set by the client"},
-        {{"Transfer-Encoding", "chunked"}, "is set by the client"},
-        {{"Connection", "keep-alive"}, "is set by the client"},
+        {{"X-A", "1\r\nHost: evil"}, "bad header 0"},
+        {{"X A", "1"}, "bad header 0"},
+        {{"", "1"}, "bad header 0"},
+        {{"X-A", NULL}, "bad header 0"},
+        {{"Host", "evil"}, "bad header 0"},
+        {{"content-length", "9"}, "bad header 0"},
+        {{"Transfer-Encoding", "chunked"}, "bad header 0"},
+        {{"Connection", "keep-alive"}, "bad header 0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         link_up();
@@ -176,7 +176,7 @@ static void extra_headers(void)
     http_request ct = {.method = "POST", .url = "http://127.0.0.1/x", .body = "",
                        .content_type = "text/plain\nX: y"};
     CHECK_INT(http_do(&ct, &resp), BH_ERR_ARG);
-    CHECK_HAS(resp.error, "Content-Type has a control character");
+    CHECK_HAS(resp.error, "request: bad Content-Type");
 }
 
 static void host_header(void)
@@ -297,13 +297,13 @@ static void chunked(void)
 
     /* malformed chunks */
     static const struct { const char *body; int rc; const char *why; } bad[] = {
-        {"x\r\n", BH_ERR_PROTO, "bad chunk size (no hex digits)"},
+        {"x\r\n", BH_ERR_PROTO, "bad chunk size"},
         {"\r\n", BH_ERR_PROTO, "bad chunk size"},
-        {"5x\r\n", BH_ERR_PROTO, "bad character in chunk size"},
+        {"5x\r\n", BH_ERR_PROTO, "bad chunk size"},
         {"2\r\nabX\r\n", BH_ERR_PROTO, "no CRLF after chunk data"},
         {"2\r\nab\rX", BH_ERR_PROTO, "no CRLF after chunk data"},
-        {"2;a\x01\r\n", BH_ERR_PROTO, "control character in chunk extension"},
-        {"FFFFFFFFFF\r\n", BH_ERR_TOOBIG, "chunked response body over BH_HTTP_BODY_MAX"},
+        {"2;a\x01\r\n", BH_ERR_PROTO, "control character in a chunk"},
+        {"FFFFFFFFFF\r\n", BH_ERR_TOOBIG, "body over 512 bytes"},
         {"3\r\nabc\r\n", BH_ERR_RESET, "connection closed in the chunked body after 3 bytes"},
         {"0\r\nX: y\r\n", BH_ERR_RESET, "connection closed in the chunked body"},
     };
@@ -543,7 +543,7 @@ static void network_errors(void)
     memcpy(longurl, "http://h/", 9);
     bad.url = longurl;
     CHECK_INT(http_do(&bad, &resp), BH_ERR_TOOBIG);
-    CHECK_HAS(resp.error, "...: url: URL longer than 255 characters");
+    CHECK_HAS(resp.error, "...: url: URL over 255 characters");
     CHECK(strlen(resp.error) < sizeof resp.error);
     CHECK_INT(tb_connects, 0);
     CHECK_INT(tb_dns_lookups, 0);
@@ -562,7 +562,7 @@ static void caps(void)
     CHECK_INT(http_do(&req, &resp), BH_ERR_TOOBIG);
     CHECK_INT(resp.status, 200);
     char want[96];
-    snprintf(want, sizeof want, "receive: response body of %d bytes over BH_HTTP_BODY_MAX (%d)",
+    snprintf(want, sizeof want, "receive: body of %d bytes over %d",
              BH_HTTP_BODY_MAX + 1, BH_HTTP_BODY_MAX);
     CHECK_HAS(resp.error, want);
 
@@ -579,7 +579,7 @@ static void caps(void)
             CHECK_INT(resp.body_len, BH_HTTP_BODY_MAX);
             CHECK_INT(resp.body[BH_HTTP_BODY_MAX], 0);
         } else {
-            snprintf(want, sizeof want, "response body over BH_HTTP_BODY_MAX (%d bytes)",
+            snprintf(want, sizeof want, "receive: body over %d bytes",
                      BH_HTTP_BODY_MAX);
             CHECK_HAS(resp.error, want);
         }
@@ -594,7 +594,7 @@ static void caps(void)
     strcpy(hdrs + n + BH_HTTP_HDR_MAX, "\r\n\r\n");
     tb_add_peer(LOCAL, 80, hdrs);
     CHECK_INT(http_do(&req, &resp), BH_ERR_TOOBIG);
-    snprintf(want, sizeof want, "receive: response headers over BH_HTTP_HDR_MAX (%d bytes)",
+    snprintf(want, sizeof want, "receive: headers over %d bytes",
              BH_HTTP_HDR_MAX);
     CHECK_HAS(resp.error, want);
 
@@ -623,7 +623,7 @@ static void caps(void)
                          .body_len = sizeof big};
     CHECK_INT(http_do(&post, &resp), BH_ERR_TOOBIG);
     CHECK_HAS(resp.error, "POST http://127.0.0.1/: request: request of ");
-    snprintf(want, sizeof want, "bytes over BH_HTTP_REQ_MAX (%d)", BH_HTTP_REQ_MAX);
+    snprintf(want, sizeof want, "bytes over %d", BH_HTTP_REQ_MAX);
     CHECK_HAS(resp.error, want);
     CHECK_INT(tb_connects, 0);
 }
@@ -631,27 +631,27 @@ static void caps(void)
 static void malformed(void)
 {
     static const struct { const char *reply; const char *why; } bad[] = {
-        {"SSH-2.0-OpenSSH_9.2\r\n", "not an HTTP response (no 'HTTP/' at the start)"},
+        {"SSH-2.0-OpenSSH_9.2\r\n", "receive: not an HTTP response"},
         {"HTTP/1.1 2000 OK\r\n\r\n", "bad status line 'HTTP/1.1 2000 OK'"},
         {"HTTP/1.1 20 OK\r\n\r\n", "bad status line"},
         {"HTTP/1.1 099 Low\r\n\r\n", "bad status line"},
         {"HTTP/1.1  200 OK\r\n\r\n", "bad status line"},
         {"HTTP/1.1 200OK\r\n\r\n", "bad status line"},
         {"HTTP/11 200 OK\r\n\r\n", "bad status line"},
-        {"HTTP/2.0 200 OK\r\n\r\n", "unsupported HTTP version 'HTTP/2.0'"},
-        {"HTTP/1.1 200 O\x01K\r\n\r\n", "control character in the status line's reason"},
-        {"HTTP/1.1 200 OK\rX\r\n\r\n", "CR without LF in the status line"},
+        {"HTTP/2.0 200 OK\r\n\r\n", "bad status line 'HTTP/2.0 200 OK'"},
+        {"HTTP/1.1 200 O\x01K\r\n\r\n", "control character in the reason"},
+        {"HTTP/1.1 200 OK\rX\r\n\r\n", "CR without LF"},
         {"HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "bad header line 'NoColon'"},
         {"HTTP/1.1 200 OK\r\nName : v\r\n\r\n", "bad header line 'Name : v'"},
         {"HTTP/1.1 200 OK\r\n: v\r\n\r\n", "bad header line"},
-        {"HTTP/1.1 200 OK\r\nA: 1\x01\r\n\r\n", "control character in a header value"},
-        {"HTTP/1.1 200 OK\r\nA: 1\r\n \x7f\r\n\r\n", "control character in a header value"},
-        {"HTTP/1.1 200 OK\r\n folded\r\n\r\n", "folded header line before any header"},
+        {"HTTP/1.1 200 OK\r\nA: 1\x01\r\n\r\n", "control character in a header"},
+        {"HTTP/1.1 200 OK\r\nA: 1\r\n \x7f\r\n\r\n", "control character in a header"},
+        {"HTTP/1.1 200 OK\r\n folded\r\n\r\n", "fold before any header"},
         {"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", "bad Content-Length '1x'"},
         {"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", "bad Content-Length ''"},
         {"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "bad Content-Length '-1'"},
         {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-         "conflicting Content-Length headers"},
+         "two Content-Lengths"},
     };
     http_request req = {.url = "http://127.0.0.1/"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -682,7 +682,7 @@ static void malformed(void)
         strcat(many, "HTTP/1.1 100 Continue\r\n\r\n");
     tb_add_peer(LOCAL, 80, many);
     CHECK_INT(http_do(&req, &resp), BH_ERR_PROTO);
-    CHECK_HAS(resp.error, "more than 8 interim 1xx responses");
+    CHECK_HAS(resp.error, "over 8 1xx responses");
 }
 
 static void https(void)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,6 +177,19 @@ _Noreturn void hal_deep_sleep(uint32_t ms)
 _Noreturn void hal_reset(void)
 {
     end_wake(REQ_RESET, 0);
+}
+
+/* The chip's random number generator: the host's. */
+void hal_random(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+        }
+    }
 }
 
 /* ---- RTC memory: lives in the parent, so it survives every reset but power loss --------- */
