@@ -3,7 +3,11 @@
 JOBS ?= 2
 B := $(CURDIR)/build
 
-.PHONY: all build demo check bench clean
+# make install: PREFIX (default /usr/local) and DESTDIR, as usual
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build demo check bench clean install install-built uninstall
 all: build
 
 build:
@@ -30,6 +34,20 @@ check:
 bench: build
 	@bash scripts/deps.sh check
 	@bash bench/run.sh $(B)/main
+
+# hookd and simboard, their man pages, hookd's systemd unit and sysusers.d file, the docs.
+# The prefix is given at install time, so `sudo make install PREFIX=/usr` needs no rebuild.
+install: build
+	@$(MAKE) --no-print-directory install-built
+install-built:
+	DESTDIR="$(DESTDIR)" cmake --install $(B)/main --prefix "$(PREFIX)"
+	@echo "installed. For hookd as a service: systemd-sysusers && systemctl daemon-reload && systemctl enable --now hookd"
+
+# removes what the last `make install` wrote (CMake's list of it; give the same DESTDIR)
+uninstall:
+	@test -f $(B)/main/install_manifest.txt || { echo "uninstall: nothing installed from $(B)/main" >&2; exit 1; }
+	sed 's|^|$(DESTDIR)|' $(B)/main/install_manifest.txt | xargs -d '\n' rm -f --
+	rm -f $(B)/main/install_manifest.txt
 
 clean:
 	rm -rf $(B)

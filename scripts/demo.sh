@@ -2,12 +2,14 @@
 # make demo: hookd with one applet (button_pressed -> an email into a Maildir), a simulated
 # button whose config.py holds hookd's trigger URL and key, pressed once; then the email it
 # sent and the wake report. Runs unattended, leaves nothing running, and says how to go on.
+# Usage: scripts/demo.sh BUILD_DIR   (BH_DEMO_DIR: where to put it all, default build/demo;
+# the demo's test sets it so that it never touches a user's build/demo)
 set -euo pipefail
-build=$1
+build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 sim="$build/firmware/ports/sim/simboard"
 hookd="$build/hookd/hookd"
-demo="$src/build/demo"
+demo=${BH_DEMO_DIR:-$src/build/demo}
 rm -rf "$demo"
 mkdir -p "$demo/button1/flash"
 
@@ -16,8 +18,9 @@ cat >"$demo/hookd.json" <<EOF
 {
   "listen": "127.0.0.1:$port",
   "applets": [
-    {"name": "button_pressed -> maildir", "event": "button_pressed", "action": "maildir",
-     "fields": {"path": "$demo/Maildir", "to": "you@localhost"}}
+    {"name": "button_pressed -> email", "event": "button_pressed", "action": "maildir",
+     "fields": {"path": "$demo/Maildir", "to": "you@localhost",
+                "body": "What: {{EventName}}<br>\\nWhen: {{OccurredAt}}<br>\\nButton: {{Value1}}<br>"}}
   ]
 }
 EOF
@@ -34,6 +37,9 @@ cleanup() {
   spid= hpid=
 }
 trap cleanup EXIT
+# Ctrl-C or a kill: stop both, then leave with the signal's status
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
 echo "== starting hookd: $hookd --data $demo/hookd --config $demo/hookd.json"
 "$hookd" --data "$demo/hookd" --config "$demo/hookd.json" 2>"$demo/hookd.log" &
@@ -99,24 +105,49 @@ print(msg.get_content().replace("<br>", "").rstrip())
 PY
 
 echo
+echo "== the wake report of that press ($demo/button1/events.jsonl, its last \"report\"):"
+grep '"event":"report"' "$demo/button1/events.jsonl" | tail -1 | sed 's/^/   /'
+echo "   (what this wake would have cost on a real ESP8266: radio time and charge; docs/energy-model.md)"
+
+echo
 echo "== board state"
 "$sim" state --state "$demo/button1" | sed 's/^/   /'
 
 cleanup
-trap - EXIT
+trap - EXIT INT TERM
+# leaves nothing running: neither hookd nor the board (nor a boot of it)
+left=$(pgrep -f -- "$demo/" || true)
+if [ -n "$left" ]; then
+  echo "demo: FAILED: still running after the demo:" >&2
+  ps -o pid,args -p "$(echo $left | tr ' ' ,)" >&2 || true
+  exit 1
+fi
+demo_rel=${demo#"$src"/}
 cat <<MSG
 
-Done: one press, one webhook, one email. hookd and the board are stopped; to keep playing:
-   1. start hookd again (same data, same port, same key):
-        $hookd --data $demo/hookd --config $demo/hookd.json
-      and open its page at http://127.0.0.1:$port/ (admin password in $demo/admin-password):
-      the key, a URL builder and Test It, applets, and the activity of every event.
-   2. in another terminal, power the board on again:
-        $sim run --state $demo/button1 --world $src/examples/world.json
-      Enter presses RESET, j toggles the debug jumper (D5 to GND: the board stays awake
-      instead of sleeping), q powers it off. From a script: simboard press|jumper on --state $demo/button1
-   3. each press is one more email in $demo/Maildir/new (mutt -f $demo/Maildir reads it);
-      the chapter's curl line fires the same applet:
-        curl -X POST -H "Content-Type: application/json" -d '{"value1":"micropython1"}' $url
-   Try a wrong WIFI_PASSWORD in $demo/button1/flash/config.py to see the error blink.
+Done: one press, one webhook, one email. hookd and the board are stopped. To keep playing,
+in $src, with the programs on your PATH in each terminal:
+      export PATH=$build/hookd:$build/firmware/ports/sim:\$PATH
+
+   1. start hookd again (same data, same port, same key) in a terminal of its own:
+        hookd --data $demo_rel/hookd --config $demo_rel/hookd.json
+      and open http://127.0.0.1:$port/ (log in with the password in $demo_rel/admin-password):
+      the key, a URL builder with Test It, the applets, the activity of every event.
+
+   2. power the board on again in another terminal, which then shows the board's log:
+        simboard run --state $demo_rel/button1 --world examples/world.json
+      There Enter presses RESET, j toggles the debug jumper, c types to the board's
+      console, q powers it off. Or from a third one:
+        simboard press --state $demo_rel/button1         # press again: one more email
+        ls $demo_rel/Maildir/new
+        simboard jumper on --state $demo_rel/button1     # add the D5-GND jumper and press:
+        simboard press --state $demo_rel/button1         # the board stays awake, with a console
+        simboard type --state $demo_rel/button1 'wlan sta ifconfig'
+
+   3. the chapter's curl line fires the same applet:
+        curl -X POST -H "Content-Type: application/json" -d '{"value1":"micropython1"}' \\
+          $url
+      A wrong WIFI_PASSWORD in $demo_rel/button1/flash/config.py shows the error blink.
+
+   docs/guide.md walks the whole chapter this way, step by step.
 MSG

@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config libmbedtls-dev libjansson-dev pytho
 check_pkgs=(clang libclang-rt-14-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
             nginx-light openssl valgrind curl util-linux mount
             mosquitto mosquitto-clients python3-aiosmtpd python3-websocket wrk webhook chromium
-            nodejs postgresql)
+            nodejs postgresql jq man-db groff-base)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = check ] && pkgs+=("${check_pkgs[@]}")
