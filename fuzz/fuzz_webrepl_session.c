@@ -4,7 +4,8 @@
  *
  * Input: byte 0 is the most a client's bytes arrive per recv (0: all at once), byte 1's low
  * bit leaves the connections open at the end (else each closes once its bytes are sent); the
- * rest is what up to 3 clients send, in turn, separated by "\n~~\n".
+ * rest is what up to 5 clients send, in turn, separated by "\n~~\n" (each is served 1.2 s
+ * of the fake clock: enough for the first delayed password answer, after 3 wrong ones).
  *
  * Checked for every connection: what the board sent begins with an HTTP status line; after a
  * 101 it is well-formed server frames (unmasked, final, known opcodes); and "WebREPL connected"
@@ -22,7 +23,7 @@
 #include "testboard.h"
 
 #define PASSWORD "secret1"
-#define MAX_CLIENTS 3
+#define MAX_CLIENTS 5
 
 static uint8_t payload[TB_IO_MAX];
 static size_t payload_len;
@@ -176,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             p->chunk = chunk;
             p->stall = stall;
-            for (int turn = 0; turn < 30; turn++)
+            for (int turn = 0; turn < 120; turn++)
                 console_poll(10);
         }
     }

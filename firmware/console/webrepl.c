@@ -255,6 +255,7 @@ static void check_password(void)
         fails = 0;
         phase = P_ACTIVE;
         fstate = F_HDR;
+        last_rx = hal_millis();               /* the idle time starts now, not before a delay */
         send_text("\r\nWebREPL connected\r\n>>> ");
         hal_report("info", "webrepl", 0, "session logged in");
         if (fhdr_len == WR_HDR_SIZE)

@@ -427,6 +427,38 @@ static void test_webrepl_wrong_passwords(void)
     CHECK(strstr(tb_reports, "password attempt held 2000 ms"));
 }
 
+/* IDLE = 1 in webrepl_cfg.py: a session logged in after a 2 s password delay still gets its
+ * second of silence, counted from the login */
+static void test_webrepl_idle_setting(void)
+{
+    webrepl_board();
+    tb_fs_put("webrepl_cfg.py", "PASS = 'secret1'\nSTART = True\nIDLE = 1\n");
+    for (int i = 0; i < 4; i++) {
+        c_handshake();
+        c_frame(WS_OP_TEXT, "nope\r", 5, 1);
+        tb_peer *p = tb_add_client(cl, cl_len);
+        p->stall = 1;
+        serve(150);
+        CHECK(p->closed);
+    }
+    c_handshake();
+    c_frame(WS_OP_TEXT, "secret1\r", 8, 1);
+    tb_peer *p = tb_add_client(cl, cl_len);
+    p->stall = 1;
+    uint32_t t0 = tb_now_ms;
+    while (!strstr(decode(p), "WebREPL connected") && tb_now_ms - t0 < 5000)
+        serve(1);
+    uint32_t t1 = tb_now_ms;
+    CHECK(t1 - t0 >= 2000);                 /* held 2 s */
+    CHECK(!p->closed);
+    while (!p->closed && tb_now_ms - t1 < 5000)
+        serve(1);
+    CHECK(p->closed);
+    CHECK(tb_now_ms - t1 >= 1000 && tb_now_ms - t1 < 1500);
+    CHECK(strstr(decode(p), "C<1000>"));
+    CHECK(strstr(tb_reports, "idle session closed"));
+}
+
 static void test_webrepl_limits(void)
 {
     webrepl_board();
@@ -516,6 +548,7 @@ int main(void)
     test_ws_accept_key();
     test_webrepl_session();
     test_webrepl_wrong_passwords();
+    test_webrepl_idle_setting();
     test_webrepl_limits();
     test_webrepl_full_flash();
     return tb_done("test_console");
