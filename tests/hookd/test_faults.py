@@ -19,17 +19,17 @@ HOOKD_TEST_STORE  the store: unset, SQLite in the test's temporary data folder; 
 HOOKD_TEST_SEED   the seed of the kill moments (printed; set it to replay a run)
 HOOKD_WRAPPER     a command to run hookd under (valgrind); see hookd_harness.py
 """
+import email
+import email.policy
+import http.client
 import json
 import os
 import random
-import re
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import http.client
 import unittest
 
 # Debian's python3-aiosmtpd lives in the system interpreter; a venv or pyenv python3 first on
@@ -236,7 +236,8 @@ class KillUnderLoad(unittest.TestCase):
                    delivered_lines=sum(delivered.values()),
                    duplicates=dup_deliveries, duplicate_events=sum(n - 1 for n in stored.values()),
                    torn_lines=torn)
-            self.assertGreater(len(acked), 50 * self.CYCLES // SLOW, "too little load to prove much")
+            self.assertGreater(len(acked_first), 50 * self.CYCLES // SLOW,
+                               "too little load to prove much")
             self.assertEqual(lost, [], "acknowledged but not in the store after the restart")
             self.assertEqual(undelivered, [], "acknowledged but never delivered")
             # an Idempotency-Key is stored once, whatever the crashes: the store holds exactly
@@ -408,8 +409,6 @@ class TargetsDown(unittest.TestCase):
 
     @staticmethod
     def subject(raw):
-        import email
-        import email.policy
         return email.message_from_bytes(raw, policy=email.policy.default)["Subject"]
 
 
