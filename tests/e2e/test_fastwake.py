@@ -49,8 +49,9 @@ class FastWakeTest(BoardTestCase):
             self.assertEqual((fast["scans"], fast["assocs"], fast["dhcp"], fast["dns"]),
                              (0, 1, 0, 0), b.console())
             self.assertEqual(fast["tcp"], 1)
-            # 113 boot + 160 association + 40 request + a few ms of firmware
-            self.assertLess(fast["radio_ms"], 500)
+            # 113 boot + 160 association + 40 request, and the wake's real time (not asserted:
+            # a loaded or sanitized simulation is slower than the chip)
+            self.assertLess(fast["radio_ms"] - fast["real_ms"], 400)
             self.assertLess(fast["radio_ms"] * 4, full["radio_ms"])
         joins = [e for e in b.events("radio") if e.get("what") == "join"]
         self.assertEqual(joins[-1]["result"], "GOT_IP")

@@ -5,6 +5,7 @@
  * request before a byte of it is sent. See tls_mbedtls.h for the split with the port. */
 #define _POSIX_C_SOURCE 200809L
 #include "tls_mbedtls.h"
+#include "tls_kept.h"
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -188,34 +189,21 @@ static int load_cas(session *t, const hal_tls_params *p)
 /* ---- The session kept across deep sleep (docs/fast-wake.md) --------------------------------
  *
  * mbedtls_ssl_session_save() would serialise the whole peer certificate: far too big for the
- * 256 bytes of RTC memory this port owns (HAL_RTC_TLS_OFF). The record keeps only what an
- * abbreviated TLS 1.2 handshake needs: the master secret, the cipher suite and either the
- * server's session ticket (RFC 5077) or its session id. Byte layout, little-endian:
- *
- *    0  magic 'T'       1  version      2  flags (KEPT_TICKET)    3  length of data[]
- *    4  check: the first 4 bytes of SHA-256 over bytes 0..3, 8..9 and 16..63+length, the
- *       host name and a SHA-256 of the trusted CAs; so a record for another host, one kept
- *       before the CAs changed and a corrupt one all fail it alike, and are ignored
- *    8  cipher suite   10  check of left_s (its halves folded, inverted)
- *   12  left_s: seconds of lifetime left when the last deep sleep began (or when kept, for
- *       a session kept in this wake); tls_before_sleep() counts each wake and sleep off it,
- *       as the board's clock measured them, rounded up
- *   16  master secret (48)                    64  data[]: the ticket or the session id
- *
- * The board has no calendar, so age is counted down across sleeps; a wake that began with a
- * reset rather than a deep sleep (the time asleep unknown) drops the session. The server
- * enforces lifetimes anyway: a session it no longer knows costs one full handshake.
+ * 256 bytes of RTC memory this port owns (HAL_RTC_TLS_OFF). The record (tls_kept.h) keeps only
+ * what an abbreviated TLS 1.2 handshake needs: the master secret, the cipher suite and either
+ * the server's session ticket (RFC 5077) or its session id, bound to the host and the CAs.
  *
  * 192 bytes of ticket fit: OpenSSL (nginx) issues 192-byte tickets for host names up to about
  * a dozen characters and 208 or 224 bytes for longer ones, which do not; then the session id
  * is kept instead, which resumes with a server that has a session cache. A resumed session
  * has no peer certificate: it stands on the full handshake that made it, which verified the
- * certificate (VERIFY_REQUIRED) for this host against these CAs. */
-#define KEPT_MAGIC 'T'
-#define KEPT_VERSION 1
-#define KEPT_TICKET 1
-#define KEPT_DATA 64
-#define KEPT_DATA_MAX (HAL_RTC_TLS_SIZE - KEPT_DATA)
+ * certificate (VERIFY_REQUIRED) for this host against these CAs.
+ *
+ * The board has no calendar, so the lifetime is counted down across sleeps, as the board's
+ * clock measures them; a wake that began with a reset rather than a deep sleep (the time off
+ * unknown) drops the session. The server enforces lifetimes anyway: a session it no longer
+ * knows costs one full handshake. */
+
 /* Lifetimes when the server gives none (a session id; a ticket hint of 0, "unspecified"),
  * and the longest any ticket is kept (RFC 8446's 7 days). */
 #define KEPT_ID_LIFETIME_S (24 * 3600)
@@ -229,28 +217,6 @@ static uint32_t kept_at_ms;
 _Static_assert(HAL_RTC_TLS_OFF % 4 == 0 && HAL_RTC_TLS_SIZE % 4 == 0, "RTC words");
 _Static_assert(HAL_RTC_TLS_OFF + HAL_RTC_TLS_SIZE <= HAL_RTC_SIZE, "RTC memory");
 
-static void put16(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    put16(p, v);
-    put16(p + 2, v >> 16);
-}
-
-static uint32_t get16(const unsigned char *p)
-{
-    return p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return get16(p) | get16(p + 2) << 16;
-}
-
 /* SHA-256 of the trusted CAs as parsed (DER), whatever file or bundle they came from. */
 static void ca_digest(const mbedtls_x509_crt *ca, unsigned char out[32])
 {
@@ -263,33 +229,11 @@ static void ca_digest(const mbedtls_x509_crt *ca, unsigned char out[32])
     mbedtls_sha256_free(&c);
 }
 
-static void kept_check(const unsigned char *r, const char *host, const unsigned char ca[32],
-                       unsigned char out[4])
-{
-    unsigned char d[32];
-    mbedtls_sha256_context c;
-    mbedtls_sha256_init(&c);
-    mbedtls_sha256_starts_ret(&c, 0);
-    mbedtls_sha256_update_ret(&c, r, 4);
-    mbedtls_sha256_update_ret(&c, r + 8, 2);
-    mbedtls_sha256_update_ret(&c, r + 16, KEPT_DATA - 16 + r[3]);
-    mbedtls_sha256_update_ret(&c, (const unsigned char *)host, strlen(host) + 1);
-    mbedtls_sha256_update_ret(&c, ca, 32);
-    mbedtls_sha256_finish_ret(&c, d);
-    mbedtls_sha256_free(&c);
-    memcpy(out, d, 4);
-}
-
 static void kept_clear(void)
 {
     static const unsigned char zero[4];
     hal_rtc_write(HAL_RTC_TLS_OFF, zero, sizeof zero);
     kept_fresh = false;
-}
-
-static uint32_t fold(uint32_t v)
-{
-    return ~(v ^ (v >> 16)) & 0xFFFF;
 }
 
 /* Seconds since left_s was last counted, rounded up, with 1/16 more for the drift of the
@@ -308,11 +252,11 @@ static bool kept_elapsed(uint32_t *s)
     return true;
 }
 
-/* Lifetime left (0: past it), or -1 when unknown or when the record's left_s is damaged. */
-static int64_t kept_left(const unsigned char *r)
+/* Lifetime left now of a kept left_s (0: past it), or -1 when the time off is unknown. */
+static int64_t kept_left(uint32_t left)
 {
-    uint32_t left = get32(r + 12), elapsed;
-    if (get16(r + 10) != fold(left) || !kept_elapsed(&elapsed))
+    uint32_t elapsed;
+    if (!kept_elapsed(&elapsed))
         return -1;
     return left > elapsed ? left - elapsed : 0;
 }
@@ -320,38 +264,42 @@ static int64_t kept_left(const unsigned char *r)
 void tls_before_sleep(void)
 {
     unsigned char r[16];
-    if (hal_rtc_read(HAL_RTC_TLS_OFF, r, sizeof r) != BH_OK || r[0] != KEPT_MAGIC)
+    uint32_t left;
+    if (hal_rtc_read(HAL_RTC_TLS_OFF, r, sizeof r) != BH_OK)
         return;
-    int64_t left = kept_left(r);
-    if (left <= 0) {
+    int rc = tls_kept_get_left(r, &left);
+    if (rc == TLS_KEPT_NONE)
+        return;
+    int64_t now = rc == TLS_KEPT_OK ? kept_left(left) : -1;
+    if (now <= 0) {
         kept_clear();
         return;
     }
-    put16(r + 10, fold((uint32_t)left));
-    put32(r + 12, (uint32_t)left);
+    tls_kept_set_left(r, (uint32_t)now);
     hal_rtc_write(HAL_RTC_TLS_OFF + 8, r + 8, 8);
 }
 
 /* The kept session for this host and these CAs, if there is one still in its lifetime:
- * restored into t->ssl. Returns its kind ("ticket", "session id") or NULL. */
+ * restored into t->ssl, and its record left in k. Returns its kind ("ticket", "session id")
+ * or NULL. */
 static const char *kept_offer(session *t, const hal_tls_params *p, const unsigned char ca[32],
-                              unsigned char r[HAL_RTC_TLS_SIZE])
+                              tls_kept *k)
 {
-    unsigned char check[4];
-    if (hal_rtc_read(HAL_RTC_TLS_OFF, r, HAL_RTC_TLS_SIZE) != BH_OK || r[0] != KEPT_MAGIC)
-        return NULL;                   /* nothing kept: power-on, or cleared */
-    if (r[1] != KEPT_VERSION || r[3] == 0 || r[3] > KEPT_DATA_MAX) {
-        note(p->host, BH_ERR_PROTO, "%s: %s", "the TLS session in RTC memory has another "
-             "layout: ignored, full handshake");
+    unsigned char r[HAL_RTC_TLS_SIZE];
+    if (hal_rtc_read(HAL_RTC_TLS_OFF, r, sizeof r) != BH_OK)
+        return NULL;
+    int rc = tls_kept_decode(r, p->host, ca, k);
+    mbedtls_platform_zeroize(r, sizeof r);
+    if (rc == TLS_KEPT_NONE)
+        return NULL;
+    if (rc != TLS_KEPT_OK) {
+        note(p->host, BH_ERR_PROTO, "%s: %s", rc == TLS_KEPT_LAYOUT
+             ? "the TLS session in RTC memory has another layout: ignored, full handshake"
+             : "the TLS session in RTC memory is for another host or other CAs, or corrupt: "
+               "ignored, full handshake");
         return NULL;
     }
-    kept_check(r, p->host, ca, check);
-    if (memcmp(check, r + 4, 4) != 0) {
-        note(p->host, BH_ERR_PROTO, "%s: %s", "the TLS session in RTC memory is for another "
-             "host or other CAs, or corrupt: ignored, full handshake");
-        return NULL;
-    }
-    int64_t left = kept_left(r);
+    int64_t left = kept_left(k->left_s);
     if (left <= 0) {
         note(p->host, BH_OK, "%s: %s", left < 0 ? "the age of the kept TLS session is unknown "
              "(a reset, not a deep sleep): full handshake" : "the kept TLS session is past its "
@@ -360,28 +308,26 @@ static const char *kept_offer(session *t, const hal_tls_params *p, const unsigne
     }
     mbedtls_ssl_session sess;
     mbedtls_ssl_session_init(&sess);
-    sess.ciphersuite = (int)get16(r + 8);
+    sess.ciphersuite = k->ciphersuite;
     sess.compression = MBEDTLS_SSL_COMPRESS_NULL;
-    memcpy(sess.master, r + 16, sizeof sess.master);
+    memcpy(sess.master, k->master, sizeof sess.master);
     /* encrypt-then-MAC and the extended master secret come from the server's hello again */
     const char *kind = "session id";
-    if (r[2] & KEPT_TICKET) {
+    if (k->ticket) {
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
-        sess.ticket = malloc(r[3]);
+        sess.ticket = malloc(k->len);
         if (!sess.ticket)
             return NULL;
-        memcpy(sess.ticket, r + KEPT_DATA, r[3]);
-        sess.ticket_len = r[3];
+        memcpy(sess.ticket, k->data, k->len);
+        sess.ticket_len = k->len;
         sess.ticket_lifetime = (uint32_t)left;
         kind = "ticket";
 #else
         return NULL;
 #endif
     } else {
-        if (r[3] > sizeof sess.id)
-            return NULL;
-        memcpy(sess.id, r + KEPT_DATA, r[3]);
-        sess.id_len = r[3];
+        memcpy(sess.id, k->data, k->len);   /* at most 32: tls_kept_decode() checked */
+        sess.id_len = k->len;
     }
     int ret = mbedtls_ssl_set_session(&t->ssl, &sess);
     mbedtls_ssl_session_free(&sess);
@@ -392,35 +338,36 @@ static const char *kept_offer(session *t, const hal_tls_params *p, const unsigne
  * A resumed session whose ticket did not change is left as it is: its lifetime runs from the
  * full handshake that made it. */
 static const char *kept_store(session *t, const hal_tls_params *p, const unsigned char ca[32],
-                              const unsigned char old[HAL_RTC_TLS_SIZE], bool resumed,
-                              uint32_t started_ms, char *why, size_t cap)
+                              const tls_kept *old, bool resumed, uint32_t started_ms,
+                              char *why, size_t cap)
 {
     mbedtls_ssl_session sess;
     mbedtls_ssl_session_init(&sess);
     const char *kind = NULL;
+    tls_kept k;
     unsigned char r[HAL_RTC_TLS_SIZE];
-    memset(r, 0, sizeof r);
+    memset(&k, 0, sizeof k);
     if (mbedtls_ssl_get_session(&t->ssl, &sess) != 0)
         goto out;
-    uint32_t life = KEPT_ID_LIFETIME_S;
+    k.left_s = KEPT_ID_LIFETIME_S;
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     /* mbedTLS leaves the ticket it offered in a session the server did not resume when no
      * new ticket came: that one is dead */
-    bool same = old && (old[2] & KEPT_TICKET) && old[3] == sess.ticket_len &&
-                memcmp(old + KEPT_DATA, sess.ticket, sess.ticket_len) == 0;
+    bool same = old && old->ticket && old->len == sess.ticket_len &&
+                memcmp(old->data, sess.ticket, sess.ticket_len) == 0;
     if (same && !resumed) {
         sess.ticket_len = 0;
-    } else if (sess.ticket_len > 0 && sess.ticket_len <= KEPT_DATA_MAX) {
+    } else if (sess.ticket_len > 0 && sess.ticket_len <= TLS_KEPT_DATA_MAX) {
         if (same) {
             kind = "ticket";           /* resumed, no new ticket: kept as it was */
             goto out;
         }
-        r[2] = KEPT_TICKET;
-        r[3] = (unsigned char)sess.ticket_len;
-        memcpy(r + KEPT_DATA, sess.ticket, sess.ticket_len);
-        life = sess.ticket_lifetime ? sess.ticket_lifetime : KEPT_ID_LIFETIME_S;
-        if (life > KEPT_TICKET_MAX_S)
-            life = KEPT_TICKET_MAX_S;
+        k.ticket = true;
+        k.len = (uint8_t)sess.ticket_len;
+        memcpy(k.data, sess.ticket, sess.ticket_len);
+        k.left_s = sess.ticket_lifetime ? sess.ticket_lifetime : KEPT_ID_LIFETIME_S;
+        if (k.left_s > KEPT_TICKET_MAX_S)
+            k.left_s = KEPT_TICKET_MAX_S;
         kind = "ticket";
     } else if (sess.ticket_len > 0) {
         snprintf(why, cap, "; its %u-byte ticket does not fit RTC memory",
@@ -434,28 +381,25 @@ static const char *kept_store(session *t, const hal_tls_params *p, const unsigne
             kind = "session id";       /* the same id: kept as it was */
             goto out;
         }
-        r[3] = (unsigned char)sess.id_len;
-        memcpy(r + KEPT_DATA, sess.id, sess.id_len);
+        k.len = (uint8_t)sess.id_len;
+        memcpy(k.data, sess.id, sess.id_len);
         kind = "session id";
     }
-    r[0] = KEPT_MAGIC;
-    r[1] = KEPT_VERSION;
-    put16(r + 8, (uint32_t)sess.ciphersuite);
-    put16(r + 10, fold(life));
-    put32(r + 12, life);
-    memcpy(r + 16, sess.master, 48);
-    kept_check(r, p->host, ca, r + 4);
+    k.ciphersuite = (uint16_t)sess.ciphersuite;
+    memcpy(k.master, sess.master, sizeof k.master);
+    tls_kept_encode(&k, p->host, ca, r);
     if (hal_rtc_write(HAL_RTC_TLS_OFF, r, sizeof r) != BH_OK) {
         kind = NULL;
     } else {
         kept_fresh = true;             /* counted from the handshake's start: ages early */
         kept_at_ms = started_ms;
     }
+    mbedtls_platform_zeroize(r, sizeof r);
 out:
     if (!kind && !resumed)
         kept_clear();
     mbedtls_ssl_session_free(&sess);
-    mbedtls_platform_zeroize(r, sizeof r);
+    mbedtls_platform_zeroize(&k, sizeof k);
     return kind;
 }
 
@@ -504,11 +448,12 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
     if (ret == 0)
         ret = mbedtls_ssl_set_hostname(&t->ssl, p->host);   /* SNI and the name check */
     /* the chapter's handshake (resume false) asks for no ticket and offers no session */
-    unsigned char ca[32], kept[HAL_RTC_TLS_SIZE];
+    unsigned char ca[32];
+    tls_kept kept;
     const char *offered = NULL;
     if (ret == 0 && p->resume) {
         ca_digest(&t->ca, ca);
-        offered = kept_offer(t, p, ca, kept);
+        offered = kept_offer(t, p, ca, &kept);
     }
     if (ret != 0) {
         char e[128];
@@ -561,15 +506,15 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
         /* a session that may be what the server choked on is not offered again */
         if (offered && rc != BH_ERR_TIMEOUT)
             kept_clear();
-        mbedtls_platform_zeroize(kept, sizeof kept);
+        mbedtls_platform_zeroize(&kept, sizeof kept);
         free_session(t);
         return rc;
     }
     char info[320], why[64] = "";
     const char *kind =
-        p->resume ? kept_store(t, p, ca, offered ? kept : NULL, resumed, start, why, sizeof why)
+        p->resume ? kept_store(t, p, ca, offered ? &kept : NULL, resumed, start, why, sizeof why)
                   : NULL;
-    mbedtls_platform_zeroize(kept, sizeof kept);
+    mbedtls_platform_zeroize(&kept, sizeof kept);
     int n = snprintf(info, sizeof info, "%s %s, ", mbedtls_ssl_get_version(&t->ssl),
                      mbedtls_ssl_get_ciphersuite(&t->ssl));
     if (resumed)
