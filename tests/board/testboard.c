@@ -547,6 +547,7 @@ int hal_tls_start(int s, const hal_tls_params *prm, uint32_t timeout_ms)
     tb_peer *p = sock(s);
     if (!p) return BH_ERR_ARG;
     p->tls = 1;
+    p->tls_resume = prm->resume;
     snprintf(p->tls_host, sizeof p->tls_host, "%s", prm->host ? prm->host : "");
     return p->tls_err ? p->tls_err : BH_OK;
 }

@@ -78,6 +78,7 @@ typedef struct {
     size_t sent_len;
     int used, closed, tls;
     char tls_host[128];
+    int tls_resume;           /* hal_tls_params.resume of its handshake */
 } tb_peer;
 tb_peer *tb_add_peer(uint32_t ip, uint16_t port, const char *reply);
 /* A client that connects to the board's listener (ip 0, port 0): hal_tcp_accept returns the

@@ -324,6 +324,26 @@ static void test_corrupt_record_takes_the_full_path(void)
     CHECK(tb_join_static);
 }
 
+/* An HTTPS press asks the port to keep and resume its TLS session only with FAST_WAKE = 1
+ * (the session itself is the port's: tests/e2e/test_https.py). */
+static void test_tls_resumption_follows_fast_wake(void)
+{
+    for (int fast = 0; fast <= 1; fast++) {
+        static char cfg[1024];
+        strcpy(cfg, CONFIG);
+        strcpy(strstr(cfg, "http://"), "https://hooks.example/trigger/button_pressed/with/key/abc'\n"
+               "BUTTON_ID = 'micropython1'\n");
+        strcat(cfg, fast ? "FAST_WAKE = 1\n" : "FAST_WAKE = 0\n");
+        power_on(cfg);
+        boot();
+        wake(HAL_RESET_DEEPSLEEP, cfg, 60000);
+        tb_peer *p = tb_add_peer(IP_HOOK, 443, OK_REPLY);
+        boot();
+        CHECK(p->used && p->tls && tb_slept);
+        CHECK_INT(p->tls_resume, fast);
+    }
+}
+
 int main(void)
 {
     test_record_fits_with_room();
@@ -341,5 +361,6 @@ int main(void)
     test_kept_address_unroutable_joins_again();
     test_fast_wake_off_is_the_chapter();
     test_corrupt_record_takes_the_full_path();
+    test_tls_resumption_follows_fast_wake();
     return tb_done("test_fastwake");
 }
