@@ -407,6 +407,7 @@ class Guide:
                 time.sleep(0.05)
         self.shell.stdin.close()
         self.shell.wait(10)
+        self.shell.stdout.close()
 
 
 def alive(pid):
