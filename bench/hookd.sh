@@ -219,7 +219,8 @@ printf '%-15s %9s %8s %8s\n' "nginx (200)" "${rps[nginx-accept]}" "${p50[nginx-a
 
 echo
 echo "== durability: events hookd stored vs 2xx replies wrk counted"
-python3 - "$tmp/hookd/hookd.db" "${ok[hookd-accept]}" "${ok[hookd-cmd]}" <<'PY'
+durable=0
+python3 - "$tmp/hookd/hookd.db" "${ok[hookd-accept]}" "${ok[hookd-cmd]}" <<'PY' || durable=$?
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 lost = False
@@ -235,3 +236,27 @@ print("  bench_cmd deliveries at shutdown (the rest resume at the next start): %
       % ", ".join("%s %d" % kv for kv in sorted(states.items())))
 sys.exit(1 if lost else 0)
 PY
+
+# The issue's targets, each with its verdict for this run, and the ceiling: when nginx's fixed
+# 200 is itself below 3x webhook here, that target cannot be met by any server on this
+# machine, and the output says so rather than hiding it. (bench/fronts/run.sh measures the
+# candidate HTTP fronts the same way; docs/http-front.md.)
+echo
+echo "== the issue's targets, this run"
+python3 - "${rps[hookd-accept]}" "${rps[webhook-accept]}" "${rps[nginx-accept]}" \
+  "${p99[hookd-accept]}" "${rps[hookd-cmd]}" "${rps[webhook-cmd]}" "$durable" <<'PY'
+import sys
+h, w, n, p99, hc, wc, durable = map(float, sys.argv[1:])
+def line(what, ok, detail):
+    print("  %-56s %-6s %s" % (what, "met" if ok else "MISSED", detail))
+line("accept-only: hookd >= 3x webhook", h >= 3 * w, "%.2fx" % (h / w))
+print("    ceiling: nginx's fixed 200 is %.2fx webhook here; 3x webhook = %.0f req/s is %s"
+      % (n / w, 3 * w, "ABOVE nginx's %.0f, out of reach of any server on this machine" % n
+         if 3 * w > n else "within nginx's %.0f" % n))
+line("accept-only: hookd >= 0.5x nginx (64 connections)", h >= 0.5 * n, "%.2fx" % (h / n))
+line("accept-only: p99 < 10 ms", p99 < 10, "%.2f ms" % p99)
+line("every answered trigger durably stored (both workloads)", durable == 0,
+     "see durability above")
+line("run-a-command: hookd ahead of webhook", hc > wc, "%.2fx" % (hc / wc))
+PY
+exit "$durable"

@@ -1,5 +1,6 @@
 /*
- * http.h - hookd's HTTP front on libmicrohttpd: a small pool of event-loop threads (epoll).
+ * http.h - hookd's HTTP front on libmicrohttpd: a small pool of event-loop threads (poll();
+ * docs/http-front.md says why).
  * Trigger requests never block a thread: once parsed, the connection is suspended, the event
  * goes to the store's group commit, and the commit resumes the connection to answer.
  *

@@ -2,10 +2,105 @@
 #define _GNU_SOURCE
 #include "log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* Batching (hk_log_start): under load every accepted trigger logs a line, and a write()
+ * per line was one of the few system calls per request left to cut (docs/http-front.md).
+ * Lines go into a buffer instead; a flusher thread writes what has gathered every
+ * FLUSH_US in one write(), and sleeps on a condition variable while nothing comes, so an
+ * idle hookd does not wake up. Before hk_log_start and after hk_log_stop, lines are
+ * written directly. */
+#define FLUSH_US 1000
+#define BUF_CAP (64 * 1024)
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char buf[BUF_CAP];
+    size_t len;
+    bool on, stopping, idle;     /* idle: the flusher waits on cv */
+    pthread_t flusher;
+} lg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;   /* nowhere else to report it */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* with lg.mu held */
+static void flush_locked(void)
+{
+    if (lg.len > 0) {
+        write_all(lg.buf, lg.len);
+        lg.len = 0;
+    }
+}
+
+static void *flusher_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lg.mu);
+    while (!lg.stopping) {
+        if (lg.len == 0) {
+            lg.idle = true;
+            while (lg.idle && !lg.stopping)
+                pthread_cond_wait(&lg.cv, &lg.mu);
+            lg.idle = false;
+            continue;
+        }
+        /* let the lines of the next millisecond gather, then write them in one go. The
+         * write happens under the lock, so lines stay whole and in order; writers of new
+         * lines wait for it at most that long. */
+        pthread_mutex_unlock(&lg.mu);
+        struct timespec ts = {0, FLUSH_US * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&lg.mu);
+        flush_locked();
+    }
+    flush_locked();
+    pthread_mutex_unlock(&lg.mu);
+    return NULL;
+}
+
+void hk_log_start(void)
+{
+    pthread_mutex_lock(&lg.mu);
+    if (!lg.on && pthread_create(&lg.flusher, NULL, flusher_main, NULL) == 0) {
+        lg.on = true;
+        lg.stopping = false;
+    }
+    pthread_mutex_unlock(&lg.mu);
+}
+
+void hk_log_stop(void)
+{
+    pthread_mutex_lock(&lg.mu);
+    bool on = lg.on;
+    lg.stopping = true;
+    pthread_cond_signal(&lg.cv);
+    pthread_mutex_unlock(&lg.mu);
+    if (on)
+        pthread_join(lg.flusher, NULL);
+    pthread_mutex_lock(&lg.mu);
+    lg.on = false;
+    flush_locked();
+    pthread_mutex_unlock(&lg.mu);
+}
 
 void hk_log(const char *fmt, ...)
 {
@@ -24,8 +119,22 @@ void hk_log(const char *fmt, ...)
         m = 0;
     n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
     line[n++] = '\n';
-    /* one write per line, so lines from several threads never interleave */
-    fwrite(line, 1, n, stderr);
+    pthread_mutex_lock(&lg.mu);
+    if (!lg.on || lg.stopping) {
+        /* one write per line, so lines from several threads never interleave */
+        flush_locked();
+        write_all(line, n);
+    } else {
+        if (lg.len + n > sizeof lg.buf)
+            flush_locked();   /* a burst larger than the buffer: written now, in order */
+        memcpy(lg.buf + lg.len, line, n);
+        lg.len += n;
+        if (lg.idle) {
+            lg.idle = false;   /* one wake-up is enough */
+            pthread_cond_signal(&lg.cv);
+        }
+    }
+    pthread_mutex_unlock(&lg.mu);
 }
 
 const char *hk_mask(const char *secret, char *out, size_t cap)

@@ -8,6 +8,11 @@
 #include <stddef.h>
 
 void hk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The server's mode: lines are gathered and written about once a millisecond in one write
+ * (a thread does it), instead of one write per line. hk_log_stop writes what is left and
+ * goes back to one write per line; call it before exiting. */
+void hk_log_start(void);
+void hk_log_stop(void);
 
 /* "abcd…": the first 4 characters of a secret and an ellipsis, into out (cap >= 16). An empty
  * or NULL secret gives "(none)". */

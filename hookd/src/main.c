@@ -304,6 +304,7 @@ static int serve(hk_config *cfg, const char *dir)
         memset(made, 0, sizeof made);
     }
 
+    hk_log_start();   /* from here on, log lines are written in batches (log.h) */
     hk_log("listening on http://%s (%s %s, key %s, %lld deliveries to resume%s)", bound,
            hk_store_kind(app.store), store_shown,
            hk_mask(key, m, sizeof m), (long long)pending,
@@ -333,6 +334,7 @@ static int serve(hk_config *cfg, const char *dir)
     if (!hk_workers_stop(app.workers, cfg->shutdown_timeout_s)) {
         hk_log("stopped; deliveries still running after %u s will run again at the next start",
                cfg->shutdown_timeout_s);
+        hk_log_stop();
         fflush(stderr);
         _exit(0);
     }
@@ -348,8 +350,11 @@ out:
         hk_store_stop(app.store);
         hk_http_stop(http);
     }
-    if (app.workers && !hk_workers_stop(app.workers, cfg->shutdown_timeout_s))
+    if (app.workers && !hk_workers_stop(app.workers, cfg->shutdown_timeout_s)) {
+        hk_log_stop();
         _exit(exitcode);
+    }
+    hk_log_stop();
     hk_store_close(app.store);
     hk_auth_free(app.auth);
     hk_limiter_free(app.per_ip);
