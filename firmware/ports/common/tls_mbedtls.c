@@ -8,7 +8,6 @@
 #include "tls_kept.h"
 
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/platform_util.h>
@@ -38,7 +37,6 @@ typedef struct {
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
     mbedtls_ctr_drbg_context drbg;
-    mbedtls_entropy_context entropy;
     size_t corked;              /* bytes in cork[] not yet handed to the socket */
     unsigned char cork[CORK_MAX];
 } session;
@@ -135,7 +133,6 @@ static void free_session(session *t)
     mbedtls_ssl_config_free(&t->conf);
     mbedtls_x509_crt_free(&t->ca);
     mbedtls_ctr_drbg_free(&t->drbg);
-    mbedtls_entropy_free(&t->entropy);
     t->used = false;
 }
 
@@ -403,6 +400,16 @@ out:
     return kind;
 }
 
+/* The board's random number generator seeds the DRBG, as the ESP8266's hardware one would:
+ * mbedtls_entropy_init() would also start Debian's HAVEGE, about a million instructions a
+ * handshake that no chip port spends. */
+static int board_entropy(void *ctx, unsigned char *out, size_t len)
+{
+    (void)ctx;
+    hal_random(out, len);
+    return 0;
+}
+
 int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
 {
     if (!p || !p->host || !p->host[0] || !port_sock_valid(s) || find(s))
@@ -422,7 +429,6 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
     mbedtls_ssl_config_init(&t->conf);
     mbedtls_x509_crt_init(&t->ca);
     mbedtls_ctr_drbg_init(&t->drbg);
-    mbedtls_entropy_init(&t->entropy);
 
     int rc = load_cas(t, p);
     if (rc < 0) {
@@ -430,8 +436,7 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
         return rc;
     }
     static const unsigned char pers[] = "buttonhook";
-    int ret = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, pers,
-                                    sizeof pers - 1);
+    int ret = mbedtls_ctr_drbg_seed(&t->drbg, board_entropy, NULL, pers, sizeof pers - 1);
     if (ret == 0)
         ret = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
                                           MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
