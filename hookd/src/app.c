@@ -84,7 +84,20 @@ int hk_key_ensure(hk_store *s, const char *pinned, char *out, bool *created, cha
         return -1;
     }
     char fresh[HK_KEY_LEN + 1];
-    if (hk_key_new(fresh) != 0 || hk_store_setting_set(s, "key", fresh) != HK_OK) {
+    /* none yet: the first of several instances starting together on one store wins */
+    int add = hk_key_new(fresh) != 0 ? HK_E_STORE
+              : rc == HK_OK          ? hk_store_setting_set(s, "key", fresh)   /* invalid one */
+                                     : hk_store_setting_add(s, "key", fresh);
+    if (add == HK_E_CONFLICT) {
+        key = NULL;
+        if (hk_store_setting_get(s, "key", &key) == HK_OK && hk_key_valid(key)) {
+            snprintf(out, HK_KEY_MAX + 1, "%s", key);
+            free(key);
+            return 0;
+        }
+        free(key);
+    }
+    if (add != HK_OK) {
         snprintf(err, errcap, "cannot make and store a key");
         return -1;
     }

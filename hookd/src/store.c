@@ -256,6 +256,11 @@ int hk_store_setting_set(hk_store *s, const char *name, const char *value)
     return s->ops->setting_set(s->db, name, value);
 }
 
+int hk_store_setting_add(hk_store *s, const char *name, const char *value)
+{
+    return s->ops->setting_add(s->db, name, value);
+}
+
 int hk_store_applet_list(hk_store *s, hk_applet **out, size_t *n)
 {
     return s->ops->applet_list(s->db, out, n);

@@ -110,6 +110,7 @@ typedef struct {
                          int64_t now_ms);
     int (*setting_get)(void *db, const char *name, char **value);
     int (*setting_set)(void *db, const char *name, const char *value);
+    int (*setting_add)(void *db, const char *name, const char *value);
     int (*applet_list)(void *db, hk_applet **out, size_t *n);
     int (*applet_get)(void *db, int64_t id, const char *name, hk_applet *out);
     int (*applet_insert)(void *db, hk_applet *a, int64_t now_ms);
@@ -163,6 +164,9 @@ void hk_store_commit_stats(hk_store *s, uint64_t *batches, uint64_t *events);
 
 int hk_store_setting_get(hk_store *s, const char *name, char **value);   /* *value malloc'd */
 int hk_store_setting_set(hk_store *s, const char *name, const char *value);
+/* Only when there is none yet (instances starting together on a new store agree on the
+ * first one): HK_OK, or HK_E_CONFLICT when one was there. */
+int hk_store_setting_add(hk_store *s, const char *name, const char *value);
 
 int hk_store_applet_list(hk_store *s, hk_applet **out, size_t *n);
 /* by id, or by name when id is 0 */

@@ -645,6 +645,19 @@ static int pg_setting_set(void *db, const char *name, const char *value)
     return rc;
 }
 
+static int pg_setting_add(void *db, const char *name, const char *value)
+{
+    pg *p = db;
+    int n = 0;
+    pthread_mutex_lock(&p->r.mu);
+    const char *v[] = {name, value};
+    int rc = cmd(use(&p->r),
+                 "INSERT INTO settings(name, value) VALUES($1, $2) ON CONFLICT(name) DO NOTHING",
+                 2, v, &n, "add setting");
+    pthread_mutex_unlock(&p->r.mu);
+    return rc == HK_OK && n == 0 ? HK_E_CONFLICT : rc;
+}
+
 /* ---- applets ---- */
 
 #define APPLET_COLS "id, name, event, action, fields, enabled"
@@ -1331,6 +1344,7 @@ const hk_store_ops hk_store_pg = {
     .commit_events = pg_commit_events,
     .setting_get = pg_setting_get,
     .setting_set = pg_setting_set,
+    .setting_add = pg_setting_add,
     .applet_list = pg_applet_list,
     .applet_get = pg_applet_get,
     .applet_insert = pg_applet_insert,

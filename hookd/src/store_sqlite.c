@@ -441,6 +441,26 @@ static int sq_setting_set(void *db, const char *name, const char *value)
     return rc;
 }
 
+static int sq_setting_add(void *db, const char *name, const char *value)
+{
+    sq *q = db;
+    pthread_mutex_lock(&q->wmu);
+    int rc = HK_E_STORE;
+    sqlite3_stmt *st = prep(q->w, "INSERT INTO settings(name, value) VALUES(?, ?)"
+                                  " ON CONFLICT(name) DO NOTHING");
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = sqlite3_changes(q->w) ? HK_OK : HK_E_CONFLICT;
+        else
+            rc = fail(q->w, "add setting");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->wmu);
+    return rc;
+}
+
 /* ---- applets ---- */
 
 #define APPLET_COLS "id, name, event, action, fields, enabled"
@@ -1073,6 +1093,7 @@ const hk_store_ops hk_store_sqlite = {
     .commit_events = sq_commit_events,
     .setting_get = sq_setting_get,
     .setting_set = sq_setting_set,
+    .setting_add = sq_setting_add,
     .applet_list = sq_applet_list,
     .applet_get = sq_applet_get,
     .applet_insert = sq_applet_insert,

@@ -180,6 +180,38 @@ class Cluster(unittest.TestCase):
             for h in hs:
                 h.cleanup()
 
+    def test_instances_starting_together_migrate_once(self):
+        url = self.pg.createdb()
+        hs = [Hookd(store=url) for _ in range(3)]
+        errors = []
+
+        def start(h):
+            try:
+                h.start()
+            except AssertionError as e:
+                errors.append(str(e))
+        try:
+            ts = [threading.Thread(target=start, args=(h,)) for h in hs]
+            [t.start() for t in ts]
+            [t.join() for t in ts]
+            self.assertEqual(errors, [])
+            db = url.split("/")[3].split("?")[0]
+            rows = self.pg.psql("SELECT count(*), count(DISTINCT version) FROM schema_version",
+                                db=db)
+            self.assertEqual(rows, "1|1", "each version applied once")
+            migrated = sum("schema migrated" in h.log() for h in hs)
+            self.assertEqual(migrated, 1, "one instance migrated, the others waited")
+            self.assertEqual(sum("made a new key" in h.log() for h in hs), 1,
+                             "one instance made the key, the others use it")
+            key = hs[0].key()
+            for h in hs:   # at once, not after the next reload
+                self.assertEqual(h.trigger(key=key, method="GET")[0], 200)
+            for h in hs:
+                self.assertEqual(h.stop(), 0, h.log())
+        finally:
+            for h in hs:
+                h.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

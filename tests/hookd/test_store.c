@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store.h"
 
 #include "check.h"
@@ -161,6 +163,83 @@ static void two_instances(const char *where, int64_t now)
            "%d twice\n", da.n, db.n, da.batches, db.batches, twice);
     hk_store_close(a);
     hk_store_close(b);
+}
+
+/* A data folder as the first hookd left it (schema version 1, PRAGMA user_version, no
+ * schema_version table): opening it migrates it to the current version with its rows kept. */
+static void migrate_from_v1(void)
+{
+    char dir[] = "/tmp/hookd-test-v1-XXXXXX", path[128], err[256];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/hookd.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK, "create v1");
+    const char *v1 =
+        "CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE applets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " event TEXT NOT NULL, action TEXT NOT NULL, fields TEXT NOT NULL,"
+        " enabled INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+        "CREATE INDEX applets_by_event ON applets(event, enabled);"
+        "CREATE TABLE events(id INTEGER PRIMARY KEY, name TEXT NOT NULL, json INTEGER NOT NULL,"
+        " value1 TEXT, value2 TEXT, value3 TEXT, payload TEXT, occurred_at INTEGER NOT NULL,"
+        " received_ms INTEGER NOT NULL, source_ip TEXT, idem_key TEXT UNIQUE);"
+        "CREATE INDEX events_by_time ON events(occurred_at);"
+        "CREATE TABLE deliveries(id INTEGER PRIMARY KEY,"
+        " event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+        " applet_id INTEGER NOT NULL, applet_name TEXT NOT NULL, action TEXT NOT NULL,"
+        " state TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+        " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, last_result TEXT);"
+        "CREATE INDEX deliveries_by_state ON deliveries(state, next_at);"
+        "CREATE INDEX deliveries_by_event ON deliveries(event_id);"
+        "CREATE TABLE attempts(id INTEGER PRIMARY KEY,"
+        " delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,"
+        " started_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL, status TEXT NOT NULL,"
+        " result TEXT NOT NULL);"
+        "CREATE INDEX attempts_by_delivery ON attempts(delivery_id);"
+        "PRAGMA user_version=1;"
+        "INSERT INTO settings VALUES('key', 'kept-key');"
+        "INSERT INTO events VALUES(1, 'press', 0, 'old', NULL, NULL, NULL, 1, 1, NULL, NULL);"
+        "INSERT INTO deliveries VALUES(1, 1, 1, 'a', 'file', 'pending', 0, 0, 1, 1, NULL);"
+        "INSERT INTO deliveries VALUES(2, 1, 1, 'a', 'file', 'running', 0, 0, 1, 1, NULL);";
+    CHECK(sqlite3_exec(db, v1, NULL, NULL, NULL) == SQLITE_OK, "v1: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    hk_store *s = hk_store_open(dir, err, sizeof err);
+    CHECK(s != NULL, "open v1: %s", err);
+    if (s) {
+        char *v = NULL;
+        int64_t pending, running, failed, next;
+        int n;
+        CHECK(hk_store_setting_get(s, "key", &v) == HK_OK && strcmp(v, "kept-key") == 0,
+              "kept: %s", v);
+        free(v);
+        CHECK(hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK &&
+                  pending == 1 && running == 1, "v1 rows: %lld %lld", (long long)pending,
+              (long long)running);
+        CHECK(hk_store_delivery_recover(s, &n) == HK_OK && n == 1, "recover %d", n);
+        hk_delivery ds[4];
+        CHECK(hk_store_delivery_claim(s, hk_now_ms(), LEASE, ds, 4, &next) == 2,
+              "both claimable after the migration");
+        CHECK(hk_store_session_put(s, "x", "y", 1000) == HK_OK, "sessions table");
+        hk_store_close(s);
+    }
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK, "reopen");
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(db, "SELECT group_concat(version), (SELECT user_version FROM"
+                           " pragma_user_version) FROM schema_version", -1, &st, NULL);
+    CHECK(st && sqlite3_step(st) == SQLITE_ROW &&
+              strcmp((const char *)sqlite3_column_text(st, 0), "1,2") == 0 &&
+              sqlite3_column_int(st, 1) == 2, "versions %s", st ? sqlite3_column_text(st, 0) : NULL);
+    sqlite3_finalize(st);
+    /* a newer file than this hookd knows is refused, not misused */
+    sqlite3_exec(db, "INSERT INTO schema_version VALUES(99, 0)", NULL, NULL, NULL);
+    sqlite3_close(db);
+    s = hk_store_open(dir, err, sizeof err);
+    CHECK(s == NULL && strstr(err, "schema version 99") != NULL, "newer refused: %s", err);
+    hk_store_close(s);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 static int64_t add_applet(hk_store *s, const char *name, const char *ev, bool enabled)
@@ -384,6 +463,8 @@ int main(void)
     hk_store_close(s);
 
     two_instances(where, now);
+    if (sqlite)
+        migrate_from_v1();
 
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
