@@ -157,6 +157,13 @@ class Install(unittest.TestCase):
                     env=dict(os.environ, MANPATH=prefix + "/share/man"))
             self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
             print("install: systemd-analyze verify hookd.service: clean")
+            # the sandbox, scored by systemd itself (0 = fully confined, 10 = not at all)
+            r = run(["systemd-analyze", "security", "--offline=yes", "--no-pager", unit],
+                    env=dict(os.environ, MANPATH=prefix + "/share/man"))
+            m = re.search(r"Overall exposure level for hookd.service: ([\d.]+)", r.stdout)
+            if m:   # older systemd has no --offline
+                print(f"install: systemd-analyze security: exposure {m.group(1)} of 10")
+                self.assertLessEqual(float(m.group(1)), 2.0)
         else:
             print("install: systemd-analyze not installed; the unit's keys were checked")
 
