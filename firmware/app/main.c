@@ -65,6 +65,7 @@ static void rtc_begin(void)
     if (rtc_load(&rtc) == BH_ERR_PROTO || pq_load(&queue) == BH_ERR_PROTO)
         hal_report("info", "rtc", BH_ERR_PROTO, "RTC memory ignored");
     clock0_s = rtc.clock_s;
+    dns_cached = lease_used = false;   /* nothing kept used yet (app_run() from a console) */
     if (hal_slept_ms(&ms) == BH_OK) {
         ms = ms / 1000 + 1;
         clock0_s += ms + ms / 16;
@@ -259,13 +260,15 @@ static int call_webhook(const char *key)
         .tls_resume = config.fast_wake,   /* https: a short handshake (docs/fast-wake.md) */
     };
     int err = http_do(&request, &response);
-    /* Nothing reached a server over what was kept (the host moved within its TTL, the router
-     * no longer routes the kept address): forget it, join the full way if the address was the
-     * kept lease, and ask once more. Nothing was sent, so the press still arrives once. */
-    if (err != BH_OK && (dns_cached || lease_used) && response.bytes_sent == 0) {
+    /* Nothing reached a server over what was kept: forget it and ask once more (nothing was
+     * sent, so the press still arrives once). A cached address may be stale (the host moved
+     * within its TTL); the kept lease only when nothing answered at all (the router no longer
+     * routes it): then join the full way first. A refusal came back over it: it works. */
+    bool unrouted = lease_used && (err == BH_ERR_TIMEOUT || err == BH_ERR_UNREACH);
+    if (err != BH_OK && (dns_cached || unrouted) && response.bytes_sent == 0) {
         rtc.dns_host = 0;
         dns_cached = false;
-        if (lease_used) {
+        if (unrouted) {
             lease_used = false;
             rtc.channel = 0;
             rtc.lease_until_s = 0;

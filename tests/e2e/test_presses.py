@@ -186,11 +186,15 @@ class PressTest(BoardTestCase):
         b.wait("sleeping")
         return b.events("boot")[-1]["boot"]
 
-    def counts(self, name, pressed):
+    def counts(self, name, b, pressed):
+        """pressed; sent: requests that reached the endpoint (the proxy); stored: events in
+        hookd; duplicates: repeats hookd recognised by their key. Printed with the board's
+        attempts (its http reports, failed ones included)."""
         stored = self.stored()
         c = {"pressed": pressed, "sent": len(self.proxy.keys), "stored": len(stored),
              "duplicates": int(self.duplicates() - self.dups_before)}
-        print(f"\n  {name}: " + ", ".join(f"{k} {v}" for k, v in c.items()), flush=True)
+        print(f"\n  {name}: " + ", ".join(f"{k} {v}" for k, v in c.items()) +
+              f" (attempts {len(b.events('http'))})", flush=True)
         return c, stored
 
     def awake_ms(self, b, boot):
@@ -222,7 +226,7 @@ class PressTest(BoardTestCase):
         self.proxy.up()
         boot = self.press(b)
         self.assertIn("call_webhook: connection refused (-7); 3 kept", self.last_wake(b, boot))
-        c, stored = self.counts("endpoint down for 3 presses, then up", 4)
+        c, stored = self.counts("endpoint down for 3 presses, then up", b, 4)
         self.assertEqual(c, {"pressed": 4, "sent": 4, "stored": 4, "duplicates": 0})
         keys = [e["idempotency_key"] for e in stored]
         self.assertEqual(keys, self.proxy.keys)                 # in the order pressed
@@ -234,7 +238,7 @@ class PressTest(BoardTestCase):
         # nothing kept: the next sleep is until RESET, and a fifth press sends one request
         self.assertEqual(b.events("sleep")[-1]["ms"], 0)
         self.press(b)
-        c, _ = self.counts("one more press", 5)
+        c, _ = self.counts("one more press", b, 5)
         self.assertEqual((c["sent"], c["stored"], c["duplicates"]), (5, 5, 0))
 
     def test_reply_lost_after_hookd_stored_it(self):
@@ -246,7 +250,7 @@ class PressTest(BoardTestCase):
         self.proxy.mode = "up"
         boot = self.press(b)
         self.assertIn("call_webhook: connection closed by peer", self.last_wake(b, boot))
-        c, stored = self.counts("reply lost, then retried", 2)
+        c, stored = self.counts("reply lost, then retried", b, 2)
         self.assertEqual(c, {"pressed": 2, "sent": 3, "stored": 2, "duplicates": 1})
         # the first press went twice with one key, and is one event
         self.assertEqual(self.proxy.keys[0], self.proxy.keys[1])
@@ -270,7 +274,7 @@ class PressTest(BoardTestCase):
         self.assertEqual(len(b.events("timer")), 1)
         self.assertEqual(len(b.events("press")), 1)
         self.assertIn("Retry wake: 1 kept", b.console(timer_boot))
-        c, _ = self.counts("timed retry wake", 1)
+        c, _ = self.counts("timed retry wake", b, 1)
         self.assertEqual((c["stored"], c["duplicates"]), (1, 0))
         self.assertEqual(b.events("sleep")[-1]["ms"], 0)       # nothing left: no more timer
 

@@ -333,8 +333,7 @@ static void test_awake_bound(void)
             tb_join_ms = (uint32_t)cases[i].join_ms;
         if (cases[i].peer == 1)
             tb_add_peer(IP_HOOK, 80, "")->stall = 1;
-        /* refused over the kept lease: once more after a full join (fast-wake.md), refused */
-        for (int k = 0; k < 2 && cases[i].peer == 4; k++)
+        if (cases[i].peer == 4)
             tb_add_peer(IP_HOOK, 443, NULL)->tls_err = BH_ERR_TLS;
         if (cases[i].peer == 2)
             tb_add_peer(IP_HOOK, 80, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
@@ -354,6 +353,30 @@ static void test_awake_bound(void)
             printf("  %s: %s\n%s", cases[i].name, tb_console, tb_reports);
         CHECK(strstr(tb_console, cases[i].reason));
     }
+}
+
+/* A server that refuses over the kept lease proves the lease works: no second, full join and
+ * no second request in that wake (a failing server must not cost a scan and DHCP each time). */
+static void test_refused_over_the_kept_lease(void)
+{
+    power_on(NULL);
+    wake(HAL_RESET_DEEPSLEEP, 5000);
+    tb_add_peer(IP_HOOK, 80, OK_REPLY);
+    boot();                                          /* full join; AP, lease, DNS kept */
+    wake(HAL_RESET_DEEPSLEEP, 5000);
+    boot();                                          /* no peer: refused */
+    CHECK_INT(tb_joins, 1);
+    CHECK(tb_join_static);                           /* over the kept lease */
+    CHECK_INT(tb_connects, 2);                       /* the cached address, then asked anew */
+    CHECK_INT(tb_dns_lookups, 1);
+    CHECK_INT(queue().count, 1);
+    wake(HAL_RESET_DEEPSLEEP, 5000);
+    tb_peer *p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
+    tb_peer *p2 = tb_add_peer(IP_HOOK, 80, OK_REPLY);
+    boot();
+    CHECK(p->used && p2->used);                      /* the kept press and this one */
+    CHECK_INT(tb_joins, 1);
+    CHECK_INT(queue().count, 0);
 }
 
 /* The debug jumper keeps the board awake, as in the chapter; the press is still kept. */
@@ -380,6 +403,7 @@ int main(void)
     test_press_kept_through_a_bad_config();
     test_ids_differ_across_power_cycles();
     test_awake_bound();
+    test_refused_over_the_kept_lease();
     test_debug_jumper_keeps_the_press();
     return tb_done("test_pressqueue");
 }
