@@ -115,11 +115,22 @@ echo "== board state"
 
 cleanup
 trap - EXIT INT TERM
-# leaves nothing running: neither hookd nor the board (nor a boot of it)
-left=$(pgrep -f -- "$demo/" || true)
+# leaves nothing running: neither hookd nor the board (nor a boot of it). /proc is read
+# directly: procps (pgrep, ps) is not on every minimal system.
+left=$(python3 - "$demo/" <<'PY'
+import glob, os, sys
+for f in glob.glob("/proc/[0-9]*/cmdline"):
+    try:
+        args = open(f, "rb").read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        continue
+    if sys.argv[1] in args and int(f.split("/")[2]) != os.getpid():
+        print(f.split("/")[2], args)
+PY
+)
 if [ -n "$left" ]; then
   echo "demo: FAILED: still running after the demo:" >&2
-  ps -o pid,args -p "$(echo $left | tr ' ' ,)" >&2 || true
+  echo "$left" >&2
   exit 1
 fi
 demo_rel=${demo#"$src"/}
