@@ -154,10 +154,15 @@ for proto in ("http", "https"):
                   f"{r['tcp']:>4}{r['tls']:>4}{r['tls_resumed']:>8}{r['tx_packets']:>8}"
                   f"{r['tx_bytes']:>6}{r['rx_bytes']:>6}{r['radio_ms']:>9}{r['energy_mAs']:>7.1f}"
                   f"{BATTERY_MAS / r['energy_mAs']:>16,.0f}")
-print("steady state (each board's last press) against the issue's targets:")
+# steady state: the median press after the first (a buttonhook board's first press is a full
+# one), so that one press slowed by a busy machine does not decide
+def steady(reps):
+    rest = sorted(reps[1:] or reps, key=lambda r: r["radio_ms"])
+    return rest[(len(rest) - 1) // 2]
+print("steady state (each board's median press after its first) against the issue's targets:")
 target = {"http": 400, "https": 600}
 for proto in ("http", "https"):
-    ch, bh = rows[f"chapter-{proto}"][-1], rows[f"buttonhook-{proto}"][-1]
+    ch, bh = steady(rows[f"chapter-{proto}"]), steady(rows[f"buttonhook-{proto}"])
     ratio = ch["energy_mAs"] / bh["energy_mAs"]
     t = target[proto]
     print(f"  {proto:<5}: chapter {ch['radio_ms']} ms / {ch['energy_mAs']:.1f} mAs, buttonhook "
@@ -171,7 +176,7 @@ print("  instruction, and an association that reuses the SDK's cached key, 160 m
 print("  calibration on every wake would add about 200 ms a press: docs/energy-model.md)")
 print(f"battery (2000 mAh usable, sleep at 20 uA = {SLEEP_MAS_DAY:.0f} mAs a day):")
 for proto in ("http", "https"):
-    ch, bh = rows[f"chapter-{proto}"][-1], rows[f"buttonhook-{proto}"][-1]
+    ch, bh = steady(rows[f"chapter-{proto}"]), steady(rows[f"buttonhook-{proto}"])
     for per_day in (1, 10, 50):
         y = {k: BATTERY_MAS / (SLEEP_MAS_DAY + per_day * r["energy_mAs"]) / 365
              for k, r in (("chapter", ch), ("buttonhook", bh))}
