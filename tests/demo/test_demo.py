@@ -162,8 +162,9 @@ class Demo(unittest.TestCase):
             p.send_signal(signal.SIGTERM)
             self.assertEqual(p.wait(30), 0)
         self.assertEqual(running_with(self.demo), [])
-        print(f"demo: 1 email from the demo, 3 more from the keep-playing lines; "
-              f"nothing left running")
+        # collected by `make check` with the other tests' figures
+        print(f"\nfigures: demo emails={len(self.mails())} (1 from the demo, 3 from its "
+              f"keep-playing lines) left_running={len(running_with(self.demo))}")
 
 
 if __name__ == "__main__":

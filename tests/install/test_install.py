@@ -121,7 +121,7 @@ class Install(unittest.TestCase):
         keys = unit_keys(prefix + "/lib/systemd/system/hookd.service")
         self.assertEqual(keys["ExecStart"],
                          ["/usr/local/bin/hookd --data /var/lib/hookd --listen 127.0.0.1:8080"])
-        print(f"install: {len(files)} files under DESTDIR/usr/local")
+        print(f"\nfigures: install files={len(files)} (under DESTDIR/usr/local)")
 
         self.make("uninstall", f"DESTDIR={root}")
         self.assertEqual(self.installed(root), set(), "uninstall leaves no file")
@@ -162,7 +162,8 @@ class Install(unittest.TestCase):
                     env=dict(os.environ, MANPATH=prefix + "/share/man"))
             m = re.search(r"Overall exposure level for hookd.service: ([\d.]+)", r.stdout)
             if m:   # older systemd has no --offline
-                print(f"install: systemd-analyze security: exposure {m.group(1)} of 10")
+                print(f"\nfigures: install hookd.service exposure={m.group(1)} (of 10, "
+                      f"systemd-analyze security)")
                 self.assertLessEqual(float(m.group(1)), 2.0)
         else:
             print("install: systemd-analyze not installed; the unit's keys were checked")
@@ -206,7 +207,7 @@ class Install(unittest.TestCase):
             # the commands too: every "prog CMD" of the usage is in the page's synopsis
             for cmd in re.findall(rf"^\s*(?:usage:)?\s*{prog} ([a-z]+)", r.stdout, re.M):
                 self.assertRegex(text, rf"\b{prog} {cmd}\b", f"{prog} {cmd} in {page}")
-            print(f"install: {page}: {len(helped)} options, as in {prog} --help")
+            print(f"\nfigures: install {page} options={len(helped)} (as in {prog} --help)")
 
 
 if __name__ == "__main__":
