@@ -59,11 +59,18 @@ class Postgres:
         try:
             self._run(os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres",
                       "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
-            opts = ["-k", self.tmp, "-p", str(PORT), "-c", "listen_addresses=",
-                    "-c", "fsync=" + ("on" if self.fsync else "off"),
-                    "-c", "max_connections=200"]
-            for k, v in self.settings.items():
-                opts += ["-c", "%s=%s" % (k, v)]
+        except subprocess.CalledProcessError as e:
+            raise RuntimeError("initdb failed: %s\n%s%s" % (e.cmd, e.stdout, e.stderr))
+        return self.server_start()
+
+    def server_start(self):
+        """Starts the server (again, after server_stop)."""
+        opts = ["-k", self.tmp, "-p", str(PORT), "-c", "listen_addresses=",
+                "-c", "fsync=" + ("on" if self.fsync else "off"),
+                "-c", "max_connections=200"]
+        for k, v in self.settings.items():
+            opts += ["-c", "%s=%s" % (k, v)]
+        try:
             self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l",
                       os.path.join(self.tmp, "server.log"), "-w", "-t", "60",
                       "-o", " ".join(opts), "start")
@@ -71,6 +78,10 @@ class Postgres:
             raise RuntimeError("PostgreSQL did not start: %s\n%s%s\n%s" % (
                 e.cmd, e.stdout, e.stderr, self.server_log()))
         return self
+
+    def server_stop(self, mode="fast"):
+        """Stops the server, keeping its data (mode: pg_ctl's smart, fast or immediate)."""
+        self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop")
 
     def server_log(self):
         try:

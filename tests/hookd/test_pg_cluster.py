@@ -212,6 +212,49 @@ class Cluster(unittest.TestCase):
             for h in hs:
                 h.cleanup()
 
+    def test_postgresql_restart(self):
+        # as in a failover: the server goes away (immediate: as a crash), comes back; hookd
+        # answers 503 meanwhile (never a 200 it could not store), then reconnects by itself,
+        # and the other instance's workers go on delivering
+        url = self.pg.createdb()
+        out = os.path.join(self.pg.tmp, "restart.jsonl")
+        cfg = {"admin_password": PASSWORD, "deliveries": {"workers": 2},
+               "applets": [{"name": "f", "event": "after", "action": "file",
+                            "fields": {"path": out}}]}
+        a, b = Hookd(cfg, store=url), Hookd(cfg, store=url)
+        try:
+            a.start()
+            b.start()
+            key = a.key()
+            self.assertEqual(a.trigger("before", key=key, method="GET")[0], 200)
+            self.pg.server_stop("immediate")
+            try:
+                st = a.trigger("lost", key=key, method="GET")[0]
+                self.assertEqual(st, 503)
+            finally:
+                self.pg.server_start()
+            end = time.time() + 20 * SLOW
+            while time.time() < end and a.trigger("back", key=key, method="GET")[0] != 200:
+                time.sleep(0.2)
+            self.assertEqual(a.trigger("back", key=key, method="GET")[0], 200)
+            # a is stopped so that only b's workers can run it
+            a.stop()
+            deadline = time.time() + 20 * SLOW
+            while time.time() < deadline and b.trigger("warm", key=key, method="GET")[0] != 200:
+                time.sleep(0.2)
+            self.assertEqual(b.trigger("after", key=key, json_body={"value1": "x"})[0], 200)
+            while time.time() < deadline and not os.path.exists(out):
+                time.sleep(0.1)
+            self.assertTrue(os.path.exists(out), b.log())
+            names = [e["event"] for e in b.events()]
+            self.assertIn("before", names)
+            self.assertNotIn("lost", names)
+            self.assertIn("reconnected to PostgreSQL", a.log() + b.log())
+            self.assertEqual(b.stop(), 0, b.log())
+        finally:
+            a.cleanup()
+            b.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
