@@ -419,7 +419,22 @@ def alive(pid):
         return False
 
 
-def running_with(text):
+def sweep(text):
+    """Stop the processes this test started that are still running: those whose command line
+    names its own temporary folder."""
+    pids = [pid for pid, _ in running_with(text, with_pids=True)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 10
+        while time.time() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.05)
+
+
+def running_with(text, with_pids=False):
     found = []
     for d in glob.glob("/proc/[0-9]*"):
         try:
@@ -427,8 +442,8 @@ def running_with(text):
                 args = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text in args:
-            found.append(args)
+        if text in args and alive(int(d[6:])):
+            found.append((int(d[6:]), args) if with_pids else args)
     return found
 
 
@@ -444,6 +459,7 @@ class GuideTest(unittest.TestCase):
         finally:
             g.close()
             left = running_with(tmp)
+            sweep(tmp)   # whatever a failed step left (a board started but never told off)
             if SHOW:
                 print("guide: kept " + tmp)
             else:
