@@ -256,8 +256,23 @@ static int64_t add_applet(hk_store *s, const char *name, const char *ev, bool en
     return id;
 }
 
+static void redact(void)
+{
+    char out[256];
+    hk_store_redact("postgresql://hookd:s3cret@db:5432/hookd?sslmode=require&password=x", out,
+                    sizeof out);
+    CHECK(strcmp(out, "postgresql://hookd@db:5432/hookd") == 0, "redacted: %s", out);
+    hk_store_redact("postgres:///hookd?host=/run/postgresql", out, sizeof out);
+    CHECK(strcmp(out, "postgres:///hookd") == 0, "redacted: %s", out);
+    hk_store_redact("/var/lib/hookd", out, sizeof out);
+    CHECK(strcmp(out, "/var/lib/hookd") == 0, "a folder: %s", out);
+    CHECK(hk_store_is_url("postgresql://x") && hk_store_is_url("postgres://x") &&
+              !hk_store_is_url("sqlite:/x") && !hk_store_is_url("/x"), "is_url");
+}
+
 int main(void)
 {
+    redact();
     char dir[] = "/tmp/hookd-test-store-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     const char *where = getenv("HOOKD_TEST_STORE");

@@ -227,5 +227,36 @@ class Durability(unittest.TestCase):
                 b.cleanup()
 
 
+class StoreOption(unittest.TestCase):
+    def run_hookd(self, *args):
+        from hookd_harness import HOOKD, WRAPPER
+        return subprocess.run(WRAPPER + [HOOKD] + list(args), capture_output=True, text=True,
+                              timeout=60 * SLOW, stdin=subprocess.DEVNULL)
+
+    def test_bad_store_arguments(self):
+        r = self.run_hookd("--store", "mysql://db/hookd")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--store mysql://db/hookd: expected postgresql://... or sqlite:DIR",
+                      r.stderr)
+        r = self.run_hookd("--data", "/tmp/x", "--store", "postgresql:///x")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not both", r.stderr)
+
+    def test_unreachable_postgresql_is_named_without_its_password(self):
+        r = self.run_hookd("key", "--store",
+                           "postgresql://hookd:s3cret-pw@/hookd?host=/nonexistent-socket-dir")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot connect to PostgreSQL", r.stderr)
+        self.assertNotIn("s3cret-pw", r.stderr)
+
+    def test_sqlite_prefix_is_the_data_folder(self):
+        with Hookd() as h:
+            if PG:
+                self.skipTest("this one is about the data folder")
+            key = h.key()
+            r = self.run_hookd("key", "--store", "sqlite:" + h.data)
+            self.assertEqual((r.returncode, r.stdout.strip()), (0, key), r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
