@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tls_kept k;
     int rc = tls_kept_decode(r, HOST, CA, &k);
     if (rc == TLS_KEPT_OK) {
-        if (k.len == 0 || k.len > TLS_KEPT_DATA_MAX || (!k.ticket && k.len > 32))
+        if ((k.len == 0 && (!k.no_tickets || k.ticket)) || k.len > TLS_KEPT_DATA_MAX ||
+            (!k.ticket && k.len > 32) || (k.ticket && k.no_tickets))
             abort();
         uint8_t again[HAL_RTC_TLS_SIZE];
         tls_kept_encode(&k, HOST, CA, again);

@@ -46,7 +46,11 @@ SESSIONS = {
     "cache": "ssl_session_tickets off; ssl_session_cache shared:bh:1m; ssl_session_timeout 1h;",
     "refuse": "ssl_session_tickets off; ssl_session_cache off;",
     "short": "ssl_session_timeout 5s;",   # tickets that last 5 s (their lifetime hint)
+    "both": "ssl_session_cache shared:bh:1m; ssl_session_timeout 1h;",   # tickets and a cache
 }
+# OpenSSL's tickets grow with the host name they carry: 192 bytes (they fit RTC memory) up to
+# about a dozen characters, 208 or 224 beyond
+LONG_HOST = "webhooks-for-the-button.example.test"
 
 
 class Nginx:
@@ -125,7 +129,7 @@ http {{
 def make_certs(d):
     make_ca(d, "testca")
     make_ca(d, "otherca")
-    make_cert(d, "testca", "server", "hooks.test", "alias.test")
+    make_cert(d, "testca", "server", "hooks.test", "alias.test", LONG_HOST)
 
 
 class HttpsTest(unittest.TestCase):
@@ -212,7 +216,8 @@ class ResumeTest(BoardTestCase):
     def board(self, sessions="tickets", faults=None, host="hooks.test", **config):
         self.server = Nginx(self.tmp, sessions)
         world = copy.deepcopy(WORLD)
-        world["hosts"] = {"hooks.test": "127.0.0.1", "alias.test": "127.0.0.1"}
+        world["hosts"] = {"hooks.test": "127.0.0.1", "alias.test": "127.0.0.1",
+                          LONG_HOST: "127.0.0.1"}
         if faults:
             world["faults"] = faults
         with open(os.path.join(self.tmp, "testca.pem"), "rb") as f:
@@ -326,6 +331,30 @@ class ResumeTest(BoardTestCase):
         _, notes = self.press(b, 3, ".")
         self.assertIn("the kept TLS session is past its lifetime: full handshake", notes)
         self.assertNotIn("refused", notes)  # it was not offered
+
+    def test_ticket_too_big_falls_back_to_the_session_id(self):
+        # a server with tickets and a cache: OpenSSL gives no session id with a ticket, so the
+        # board notes the ticket did not fit and asks for none next time
+        b = self.board("both", host=LONG_HOST)
+        _, notes = self.press(b, 1, ".")
+        self.assertRegex(notes, r"its 2[0-9][0-9]-byte ticket does not fit RTC memory; the next "
+                                r"handshake asks for no ticket, for a session id")
+        _, notes = self.press(b, 2, ".")
+        self.assertIn("session kept in RTC memory: session id", notes)
+        for n in (3, 4):
+            _, notes = self.press(b, n, "r")
+            self.assertIn("session resumed (session id kept in RTC memory)", notes)
+
+    def test_ticket_too_big_and_no_cache_is_a_full_handshake(self):
+        # nginx's defaults (tickets, no cache) under a long name: nothing the board can keep
+        # resumes. After the first press it stops asking for tickets it would throw away; the
+        # session ids nginx hands out instead ("ssl_session_cache none") resume nothing
+        b = self.board("tickets", host=LONG_HOST)
+        _, notes = self.press(b, 1, ".")
+        self.assertIn("-byte ticket does not fit RTC memory", notes)
+        for n in (2, 3, 4):
+            _, notes = self.press(b, n, ".")
+            self.assertNotIn("ticket", notes)
 
     def test_fast_wake_off_never_resumes(self):
         b = self.board("tickets", FAST_WAKE=0)

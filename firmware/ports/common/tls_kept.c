@@ -70,8 +70,11 @@ int tls_kept_decode(const uint8_t r[HAL_RTC_TLS_SIZE], const char *host, const u
     uint8_t check[4];
     if (r[0] != TLS_KEPT_MAGIC)
         return TLS_KEPT_NONE;
-    if (r[1] != TLS_KEPT_VERSION || r[3] == 0 || r[3] > TLS_KEPT_DATA_MAX ||
-        (r[2] & ~TLS_KEPT_TICKET) != 0 || (!(r[2] & TLS_KEPT_TICKET) && r[3] > 32))
+    uint8_t flags = r[2], len = r[3];
+    if (r[1] != TLS_KEPT_VERSION || len > TLS_KEPT_DATA_MAX ||
+        (flags & ~(TLS_KEPT_TICKET | TLS_KEPT_NO_TICKETS)) != 0 ||
+        (flags & TLS_KEPT_TICKET && flags & TLS_KEPT_NO_TICKETS) ||
+        (!(flags & TLS_KEPT_TICKET) && len > 32) || (len == 0 && flags != TLS_KEPT_NO_TICKETS))
         return TLS_KEPT_LAYOUT;
     tls_kept_check(r, host, ca, check);
     if (memcmp(check, r + 4, 4) != 0)
@@ -80,8 +83,9 @@ int tls_kept_decode(const uint8_t r[HAL_RTC_TLS_SIZE], const char *host, const u
     if (rc != TLS_KEPT_OK)
         return rc;
     k->ciphersuite = (uint16_t)get16(r + 8);
-    k->ticket = r[2] & TLS_KEPT_TICKET;
-    k->len = r[3];
+    k->ticket = flags & TLS_KEPT_TICKET;
+    k->no_tickets = flags & TLS_KEPT_NO_TICKETS;
+    k->len = len;
     memcpy(k->master, r + 16, sizeof k->master);
     memcpy(k->data, r + TLS_KEPT_DATA, k->len);
     return TLS_KEPT_OK;
@@ -93,7 +97,7 @@ void tls_kept_encode(const tls_kept *k, const char *host, const uint8_t ca[32],
     memset(r, 0, HAL_RTC_TLS_SIZE);
     r[0] = TLS_KEPT_MAGIC;
     r[1] = TLS_KEPT_VERSION;
-    r[2] = k->ticket ? TLS_KEPT_TICKET : 0;
+    r[2] = (uint8_t)((k->ticket ? TLS_KEPT_TICKET : 0) | (k->no_tickets ? TLS_KEPT_NO_TICKETS : 0));
     r[3] = k->len;
     put16(r + 8, k->ciphersuite);
     tls_kept_set_left(r, k->left_s);

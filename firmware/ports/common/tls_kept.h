@@ -5,7 +5,7 @@
  * the bytes, so that a fuzz target (fuzz/fuzz_tls_kept.c) can reach every path.
  *
  * Byte layout, little-endian:
- *    0  magic 'T'       1  version      2  flags (TLS_KEPT_TICKET)    3  length of data[]
+ *    0  magic 'T'       1  version      2  flags (TLS_KEPT_*)    3  length of data[]
  *    4  check: the first 4 bytes of SHA-256 over bytes 0..3, 8..9 and 16..63+length, the
  *       host name (with its NUL) and a SHA-256 of the trusted CAs; so a record for another
  *       host, one kept before the CAs changed and a corrupt one all fail it alike
@@ -13,7 +13,8 @@
  *   12  left_s: seconds of lifetime left when the last deep sleep began (or when kept, for a
  *       session kept in this wake); counted down by the port across wakes and sleeps
  *   16  master secret (48)
- *   64  data[]: the session ticket (RFC 5077) or the session id, 1 to 192 bytes
+ *   64  data[]: the session ticket (RFC 5077) or the session id, 1 to 192 bytes; none in a
+ *       record that only says this server's tickets do not fit (TLS_KEPT_NO_TICKETS)
  *
  * left_s sits outside the keyed check so that the port can count it down before deep sleep
  * without knowing the host and CAs; its own check keeps a damaged value from being used.
@@ -29,13 +30,17 @@
 #define TLS_KEPT_MAGIC 'T'
 #define TLS_KEPT_VERSION 1
 #define TLS_KEPT_TICKET 1               /* flags: data[] is a ticket, else a session id */
+#define TLS_KEPT_NO_TICKETS 2           /* flags: this server's tickets are too big to keep:
+                                           ask it for none, so that it gives a session id */
 #define TLS_KEPT_DATA 64                /* offset of data[] */
 #define TLS_KEPT_DATA_MAX (HAL_RTC_TLS_SIZE - TLS_KEPT_DATA)
 
 typedef struct {
     uint16_t ciphersuite;
     bool ticket;
-    uint8_t len;                        /* of data[], 1 to TLS_KEPT_DATA_MAX */
+    bool no_tickets;
+    uint8_t len;                        /* of data[], 1 to TLS_KEPT_DATA_MAX; 0 with
+                                           no_tickets alone: no session, only the flag */
     uint8_t master[48];
     uint8_t data[TLS_KEPT_DATA_MAX];
     uint32_t left_s;
@@ -52,7 +57,7 @@ enum {
 /* Unpacks r for host and the CAs whose SHA-256 is ca. TLS_KEPT_OK fills k. */
 int tls_kept_decode(const uint8_t r[HAL_RTC_TLS_SIZE], const char *host, const uint8_t ca[32],
                     tls_kept *k);
-/* Packs k (len 1..TLS_KEPT_DATA_MAX) for host and ca into r; unused bytes are zero. */
+/* Packs k (len as above) for host and ca into r; unused bytes are zero. */
 void tls_kept_encode(const tls_kept *k, const char *host, const uint8_t ca[32],
                      uint8_t r[HAL_RTC_TLS_SIZE]);
 /* The keyed check of r (which must have a valid length byte) into out. */

@@ -191,8 +191,10 @@ static int load_cas(session *t, const hal_tls_params *p)
  * the server's session ticket (RFC 5077) or its session id, bound to the host and the CAs.
  *
  * 192 bytes of ticket fit: OpenSSL (nginx) issues 192-byte tickets for host names up to about
- * a dozen characters and 208 or 224 bytes for longer ones, which do not; then the session id
- * is kept instead, which resumes with a server that has a session cache. A resumed session
+ * a dozen characters and 208 or 224 bytes for longer ones, which do not. With such a ticket
+ * OpenSSL gives no session id, so the record then keeps a flag alone (TLS_KEPT_NO_TICKETS):
+ * the next handshake asks for no ticket, and a server with a session cache answers with a
+ * session id, which is kept, flag and all, and resumes. A resumed session
  * has no peer certificate: it stands on the full handshake that made it, which verified the
  * certificate (VERIFY_REQUIRED) for this host against these CAs.
  *
@@ -200,6 +202,9 @@ static int load_cas(session *t, const hal_tls_params *p)
  * clock measures them; a wake that began with a reset rather than a deep sleep (the time off
  * unknown) drops the session. The server enforces lifetimes anyway: a session it no longer
  * knows costs one full handshake. */
+
+/* What kept_store() returns when it kept only the flag that asks the server for no ticket */
+#define KEPT_NO_TICKETS_NOTE "; the next handshake asks for no ticket, for a session id"
 
 /* Lifetimes when the server gives none (a session id; a ticket hint of 0, "unspecified"),
  * and the longest any ticket is kept (RFC 8446's 7 days). */
@@ -278,11 +283,13 @@ void tls_before_sleep(void)
 
 /* The kept session for this host and these CAs, if there is one still in its lifetime:
  * restored into t->ssl, and its record left in k. Returns its kind ("ticket", "session id")
- * or NULL. */
+ * or NULL. *no_tickets: the record says this server's tickets do not fit, so none is asked
+ * for (the server then gives a session id, if it keeps a cache). */
 static const char *kept_offer(session *t, const hal_tls_params *p, const unsigned char ca[32],
-                              tls_kept *k)
+                              tls_kept *k, bool *no_tickets)
 {
     unsigned char r[HAL_RTC_TLS_SIZE];
+    *no_tickets = false;
     if (hal_rtc_read(HAL_RTC_TLS_OFF, r, sizeof r) != BH_OK)
         return NULL;
     int rc = tls_kept_decode(r, p->host, ca, k);
@@ -303,6 +310,14 @@ static const char *kept_offer(session *t, const hal_tls_params *p, const unsigne
              "lifetime: full handshake");
         return NULL;
     }
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    if (k->no_tickets) {
+        *no_tickets = true;
+        mbedtls_ssl_conf_session_tickets(&t->conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+    }
+#endif
+    if (k->len == 0)
+        return NULL;                   /* the flag alone: no session to offer */
     mbedtls_ssl_session sess;
     mbedtls_ssl_session_init(&sess);
     sess.ciphersuite = k->ciphersuite;
@@ -331,22 +346,24 @@ static const char *kept_offer(session *t, const hal_tls_params *p, const unsigne
     return ret == 0 ? kind : NULL;
 }
 
-/* After a handshake: keep its session for the next wake. old: the record offered, or NULL.
- * A resumed session whose ticket did not change is left as it is: its lifetime runs from the
- * full handshake that made it. */
+/* After a handshake: keep its session for the next wake. old: the record offered, or NULL;
+ * no_tickets: no ticket was asked for (kept_offer). A resumed session whose ticket or id did
+ * not change is left as it is: its lifetime runs from the full handshake that made it. */
 static const char *kept_store(session *t, const hal_tls_params *p, const unsigned char ca[32],
-                              const tls_kept *old, bool resumed, uint32_t started_ms,
-                              char *why, size_t cap)
+                              const tls_kept *old, bool resumed, bool no_tickets,
+                              uint32_t started_ms, char *why, size_t cap)
 {
     mbedtls_ssl_session sess;
     mbedtls_ssl_session_init(&sess);
     const char *kind = NULL;
+    bool keep = resumed;               /* leave the record as it is */
     tls_kept k;
     unsigned char r[HAL_RTC_TLS_SIZE];
     memset(&k, 0, sizeof k);
     if (mbedtls_ssl_get_session(&t->ssl, &sess) != 0)
         goto out;
     k.left_s = KEPT_ID_LIFETIME_S;
+    k.no_tickets = no_tickets;
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     /* mbedTLS leaves the ticket it offered in a session the server did not resume when no
      * new ticket came: that one is dead */
@@ -369,19 +386,30 @@ static const char *kept_store(session *t, const hal_tls_params *p, const unsigne
     } else if (sess.ticket_len > 0) {
         snprintf(why, cap, "; its %u-byte ticket does not fit RTC memory",
                  (unsigned)sess.ticket_len);
+        k.no_tickets = true;           /* so the next handshake asks for a session id */
     }
 #endif
     if (!kind) {
-        if (sess.id_len < 16 || sess.id_len > 32)
+        if (sess.id_len >= 16 && sess.id_len <= 32) {
+            if (resumed) {
+                kind = "session id";   /* the same id: kept as it was */
+                goto out;
+            }
+            k.len = (uint8_t)sess.id_len;
+            memcpy(k.data, sess.id, sess.id_len);
+            kind = "session id";
+        } else if (k.no_tickets) {
+            /* no session to keep, but the next handshake asks for no ticket; a flag kept from
+             * before stays as it is, so that tickets are tried again once it expires */
+            keep = no_tickets;
+            if (!keep)
+                kind = KEPT_NO_TICKETS_NOTE;
+        } else {
             goto out;                  /* the server offers no resumption at all */
-        if (resumed) {
-            kind = "session id";       /* the same id: kept as it was */
-            goto out;
         }
-        k.len = (uint8_t)sess.id_len;
-        memcpy(k.data, sess.id, sess.id_len);
-        kind = "session id";
     }
+    if (keep)
+        goto out;
     k.ciphersuite = (uint16_t)sess.ciphersuite;
     memcpy(k.master, sess.master, sizeof k.master);
     tls_kept_encode(&k, p->host, ca, r);
@@ -393,7 +421,7 @@ static const char *kept_store(session *t, const hal_tls_params *p, const unsigne
     }
     mbedtls_platform_zeroize(r, sizeof r);
 out:
-    if (!kind && !resumed)
+    if (!kind && !keep)
         kept_clear();
     mbedtls_ssl_session_free(&sess);
     mbedtls_platform_zeroize(&k, sizeof k);
@@ -456,9 +484,10 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
     unsigned char ca[32];
     tls_kept kept;
     const char *offered = NULL;
+    bool no_tickets = false;
     if (ret == 0 && p->resume) {
         ca_digest(&t->ca, ca);
-        offered = kept_offer(t, p, ca, &kept);
+        offered = kept_offer(t, p, ca, &kept, &no_tickets);
     }
     if (ret != 0) {
         char e[128];
@@ -517,7 +546,8 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
     }
     char info[320], why[64] = "";
     const char *kind =
-        p->resume ? kept_store(t, p, ca, offered ? &kept : NULL, resumed, start, why, sizeof why)
+        p->resume ? kept_store(t, p, ca, offered ? &kept : NULL, resumed, no_tickets, start, why,
+                               sizeof why)
                   : NULL;
     mbedtls_platform_zeroize(&kept, sizeof kept);
     int n = snprintf(info, sizeof info, "%s %s, ", mbedtls_ssl_get_version(&t->ssl),
@@ -529,7 +559,8 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
         snprintf(info + n, sizeof info - (size_t)n, "full handshake%s, certificate verified "
                  "against %s%s%s%s", offered ? " (the server refused the kept session)" : "",
                  p->ca_file ? p->ca_file : "the board's CA bundle", why,
-                 kind ? "; session kept in RTC memory: " : "", kind ? kind : "");
+                 kind && strcmp(kind, KEPT_NO_TICKETS_NOTE) != 0
+                     ? "; session kept in RTC memory: " : "", kind ? kind : "");
     note(p->host, BH_OK, "%s: %s", info);
     return BH_OK;
 }
