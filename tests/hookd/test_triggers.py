@@ -1,6 +1,7 @@
 """hookd's trigger URLs, byte for byte as IFTTT's Maker Webhooks, and its answers to bad input."""
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -318,6 +319,41 @@ class SmallLimits(unittest.TestCase):
                 self.assertIn(msg, h.log())
             finally:
                 h.cleanup()
+
+
+class LogLines(unittest.TestCase):
+    def test_every_trigger_logged_whole_up_to_the_stop(self):
+        # While serving, log lines are written in batches (docs/http-front.md): a burst of
+        # triggers from several clients, then a stop right away, must still leave one whole
+        # line per answered trigger, before the "stopped" line.
+        h = Hookd({"limits": {"per_ip": {"rate": 0, "burst": 1},
+                              "per_key": {"rate": 0, "burst": 1}}})
+        try:
+            h.start()
+            key = h.key()
+            got = []
+
+            def client(n):
+                for i in range(25):
+                    got.append(h.trigger("burst_%d" % n, key=key, json_body={"value1": i})[0])
+
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(got, [200] * 100)
+            self.assertEqual(h.stop(), 0)
+            lines = h.log().split("\n")
+            stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hookd: ")
+            logged = [ln for ln in lines if re.search(r'trigger "burst_\d" .* -> 200 event \d+', ln)]
+            self.assertEqual(len(logged), 100, h.log())
+            for ln in logged:
+                self.assertRegex(ln, stamp)
+                self.assertRegex(ln, r"deliveries \(\d+\.\d ms\)$")
+            self.assertEqual(lines[-1][-len("hookd: stopped"):], "hookd: stopped")
+        finally:
+            h.cleanup()
 
 
 if __name__ == "__main__":
