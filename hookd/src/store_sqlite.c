@@ -254,13 +254,15 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
                         "UPDATE deliveries SET state = ?, tries = ?, next_at = ?, updated_ms = ?,"
                         " last_result = ?, action = ?, owner = NULL, claim = NULL"
                         " WHERE id = ? AND claim = ? AND state = 'running'");
+    /* INDEXED BY: without statistics SQLite would pick deliveries_by_state and sort every
+     * due row for each claim, which slows a claim down as the backlog grows */
     q->claim = prep(q->w,
                     "UPDATE deliveries SET state = 'running', owner = ?1, claim = ?2, next_at = ?3,"
                     " updated_ms = ?4 WHERE id IN (SELECT id FROM deliveries"
-                    " WHERE state IN ('pending', 'running') AND next_at <= ?4"
-                    " ORDER BY next_at, id LIMIT ?5)"
+                    " INDEXED BY deliveries_due WHERE state IN ('pending', 'running')"
+                    " AND next_at <= ?4 ORDER BY next_at, id LIMIT ?5)"
                     " RETURNING id, event_id, applet_id, action, tries");
-    q->next_due = prep(q->w, "SELECT min(next_at) FROM deliveries"
+    q->next_due = prep(q->w, "SELECT min(next_at) FROM deliveries INDEXED BY deliveries_due"
                              " WHERE state IN ('pending', 'running')");
     q->sync_normal = prep(q->w, "PRAGMA synchronous=NORMAL");
     q->sync_full = prep(q->w, "PRAGMA synchronous=FULL");
