@@ -49,8 +49,9 @@ class Postgres:
         self.as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
 
     def _run(self, *args, **kw):
+        # cwd: the server's user may not be allowed into the caller's folder (root's home)
         return subprocess.run(self.as_user + list(args), check=True, capture_output=True,
-                              text=True, timeout=120, **kw)
+                              text=True, timeout=120, cwd=self.tmp, **kw)
 
     def start(self):
         if self.as_user:
