@@ -311,7 +311,16 @@ bool hk_workers_stop(hk_workers *w, unsigned timeout_s)
             break;
     }
     bool all = w->alive == 0;
+    /* a claim that was under way when stop began queued its batch after the release above */
+    nleft = 0;
+    while (w->qlen > 0) {
+        left[nleft++] = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % CLAIM_MAX;
+        w->qlen--;
+    }
     pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < nleft; i++)
+        hk_store_delivery_release(w->store, &left[i]);
     if (!all)
         return false;   /* the keeper goes on renewing the leases of those still running */
     for (unsigned i = 0; i < w->n; i++)
