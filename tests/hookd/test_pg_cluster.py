@@ -212,6 +212,31 @@ class Cluster(unittest.TestCase):
             for h in hs:
                 h.cleanup()
 
+    def test_slow_action_keeps_its_lease(self):
+        # an action three times longer than the lease: its instance renews the lease, so the
+        # other instance, idle and looking, never takes it over
+        url = self.pg.createdb()
+        runs = os.path.join(self.pg.tmp, "slow-runs.log")
+        script = 'echo "S $HOOKD_IDEMPOTENCY_KEY" >> %s; sleep 6; echo "E" >> %s' % (runs, runs)
+        cfg = {"admin_password": PASSWORD, "deliveries": {"workers": 2, "lease_s": 2},
+               "applets": [{"name": "slow", "event": "slow", "action": "command",
+                            "fields": {"argv": ["/bin/sh", "-c", script], "timeout": 20}}]}
+        a, b = Hookd(cfg, store=url), Hookd(cfg, store=url)
+        try:
+            a.start()
+            b.start()
+            self.assertEqual(a.trigger("slow", key=a.key(), method="GET")[0], 200)
+            d = a.wait_delivery(lambda d: d["state"] == "done", timeout=30)
+            self.assertEqual(len(d["attempts"]), 1)
+            with open(runs) as f:
+                starts = [line for line in f.read().splitlines() if line.startswith("S")]
+            self.assertEqual(len(starts), 1, "run once, though it outlasted its lease 3 times")
+            for h in (a, b):
+                self.assertEqual(h.stop(), 0, h.log())
+        finally:
+            a.cleanup()
+            b.cleanup()
+
     def test_postgresql_restart(self):
         # as in a failover: the server goes away (immediate: as a crash), comes back; hookd
         # answers 503 meanwhile (never a 200 it could not store), then reconnects by itself,
