@@ -111,7 +111,8 @@ http {
 EOF
 } >"$tmp/nginx/nginx.conf"
 "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
-pids+=("$!")
+nginx_pid=$!
+pids+=("$nginx_pid")
 
 wait_up "http://127.0.0.1:$hport/trigger/bench_warm/with/key/$key"
 wait_up "http://127.0.0.1:$wport/hooks/accept"
@@ -130,10 +131,21 @@ function done(summary, latency, requests)
 end
 EOF
 
-declare -A rps p50 p99 ok runs
-run_wrk() {   # NAME URL: one run; ok adds up the 2xx of every run of NAME
-  local out
+# CPU time (ticks) used so far by a server and its children (nginx's workers)
+cpu_ticks() {   # PID
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+declare -A rps p50 p99 ok runs cpu
+run_wrk() {   # NAME URL [SERVER_PID]: one run; ok adds up the 2xx of every run of NAME;
+              # with the pid, cpu[NAME] adds up the server's CPU ticks and requests
+  local out t0=0 t1=0
+  [ -n "${3:-}" ] && t0=$(cpu_ticks "$3")
   out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" "$2" 2>&1)
+  [ -n "${3:-}" ] && t1=$(cpu_ticks "$3")
   echo "$out" >>"$tmp/wrk-$1.txt"
   read -r _ reqs non2xx sockerr dur_us l50 l99 <<<"$(grep '^RESULT' <<<"$out")"
   rps[$1]=$(awk -v r="$reqs" -v d="$dur_us" 'BEGIN{printf "%.0f", r / (d / 1e6)}')
@@ -141,6 +153,8 @@ run_wrk() {   # NAME URL: one run; ok adds up the 2xx of every run of NAME
   p99[$1]=$l99
   ok[$1]=$((${ok[$1]:-0} + reqs - non2xx))
   runs[$1]="${runs[$1]:-}${rps[$1]} $l50 $l99;"
+  read -r ct cr <<<"${cpu[$1]:-0 0}"
+  cpu[$1]="$((ct + t1 - t0)) $((cr + reqs))"
   printf '  %-22s %8s req/s  p50 %7s ms  p99 %7s ms  (%d requests, %d non-2xx, %d socket errors)\n' \
     "$1" "${rps[$1]}" "$l50" "$l99" "$reqs" "$non2xx" "$sockerr"
 }
@@ -151,9 +165,9 @@ echo "   wrk -t2 -c$conns -d${secs}s, POST $body, loopback, $(nproc) CPUs shared
 # and takes the median of each figure and of each round's ratios.
 echo "-- accept-only, $rounds rounds"
 for _ in $(seq "$rounds"); do
-  run_wrk hookd-accept "http://127.0.0.1:$hport/trigger/bench_accept/with/key/$key"
-  run_wrk webhook-accept "http://127.0.0.1:$wport/hooks/accept"
-  run_wrk nginx-accept "http://127.0.0.1:$nport/trigger/bench_accept/with/key/$key"
+  run_wrk hookd-accept "http://127.0.0.1:$hport/trigger/bench_accept/with/key/$key" "$hookd_pid"
+  run_wrk webhook-accept "http://127.0.0.1:$wport/hooks/accept" "$webhook_pid"
+  run_wrk nginx-accept "http://127.0.0.1:$nport/trigger/bench_accept/with/key/$key" "$nginx_pid"
 done
 # medians: NAME -> rps, p50, p99; and the per-round ratios hookd/webhook, hookd/nginx,
 # nginx/webhook
@@ -246,6 +260,15 @@ for w in accept cmd; do
     "${p99[hookd-$w]}" "${rps[webhook-$w]}" "${p50[webhook-$w]}" "${p99[webhook-$w]}" "$wh" "$ngx"
 done
 echo "(accept-only: medians of $rounds rounds, each ratio taken within a round)"
+# On two CPUs shared with wrk, the CPU a server spends per request bounds its throughput and
+# is steadier than req/s on a busy machine; hookd's req/s are also bounded by the commit's
+# fsync latency (docs/http-front.md).
+us_per() {   # NAME: the server's CPU time per request over all its accept-only rounds
+  read -r t r <<<"${cpu[$1]}"
+  awk -v t="$t" -v r="$r" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", r ? t / hz * 1e6 / r : 0}'
+}
+echo "accept-only CPU per request (user + system): hookd $(us_per hookd-accept) us," \
+     "webhook $(us_per webhook-accept) us, nginx $(us_per nginx-accept) us"
 printf '%-15s %9s %8s %8s\n' "nginx (200)" "${rps[nginx-accept]}" "${p50[nginx-accept]}" "${p99[nginx-accept]}"
 
 echo
