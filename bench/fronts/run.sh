@@ -225,7 +225,7 @@ ceil=$(for round in $(seq "$rounds"); do
   echo "${rps[nginx,$round]:-0} ${rps[webhook,$round]:-0}"; done | python3 -c '
 import sys, statistics as st
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
-rows = [x for x in rows if x[1]]
+rows = [x for x in rows if x[0] and x[1]]
 print("%.2f" % st.median([x[0] / x[1] for x in rows]) if rows else "n/a")')
 [ "$ceil" = n/a ] ||
   echo "ceiling: nginx's fixed 200 is ${ceil}x webhook on this machine; a 3x-webhook target" \
