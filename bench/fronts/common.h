@@ -10,6 +10,7 @@
  * (FRONT_FSYNC=path), then completes each from its own thread with the front's cross-thread
  * mechanism (MHD resume, an h2o multithread queue, a libevent event). That is the cost hookd
  * pays for "a 200 only after the event is durable", without hookd's own code.
+ * FRONT_WINDOW_US=N makes the committer wait N us before each commit (a batching window).
  */
 #ifndef FRONTS_COMMON_H
 #define FRONTS_COMMON_H
@@ -63,7 +64,8 @@ static struct {
     pthread_cond_t cv;
     commit_item *head, *tail;
     int fd;
-} committer = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, -1};
+    long window_us;
+} committer = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, -1, 0};
 
 static inline void commit_submit(commit_item *it)
 {
@@ -85,6 +87,13 @@ static void *committer_main(void *arg)
         pthread_mutex_lock(&committer.mu);
         while (!committer.head)
             pthread_cond_wait(&committer.cv, &committer.mu);
+        if (committer.window_us > 0) {
+            /* FRONT_WINDOW_US: let more requests join this commit before it starts */
+            pthread_mutex_unlock(&committer.mu);
+            struct timespec ts = {0, committer.window_us * 1000L};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&committer.mu);
+        }
         commit_item *batch = committer.head;
         committer.head = committer.tail = NULL;
         pthread_mutex_unlock(&committer.mu);
@@ -116,6 +125,8 @@ static inline void committer_start(void)
         if (committer.fd < 0)
             die(path);
     }
+    const char *w = getenv("FRONT_WINDOW_US");
+    committer.window_us = w ? atol(w) : 0;
     pthread_t t;
     if (pthread_create(&t, NULL, committer_main, NULL) != 0)
         die("pthread_create");
