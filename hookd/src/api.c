@@ -137,8 +137,9 @@ static void login(hk_app *app, const hk_api_request *rq, hk_api_reply *out)
     int rc = pw ? hk_auth_login(app->auth, pw, token, csrf) : -1;
     json_decref(b);
     if (rc == -2) {
-        error(out, 403, "no admin password is set: run `hookd password --data %s`",
-              app->data_dir);
+        /* data_dir names the store as given (a PostgreSQL URI without its password) */
+        error(out, 403, "no admin password is set: run `hookd password %s %s`",
+              hk_store_is_url(app->data_dir) ? "--store" : "--data", app->data_dir);
     } else if (rc == -1) {
         hk_log("api: failed login from %s", rq->ip);
         error(out, 401, "wrong password");

@@ -182,6 +182,29 @@ class Cluster(unittest.TestCase):
             for h in hs:
                 h.cleanup()
 
+    def test_no_password_hint_names_the_store(self):
+        # the admin password deleted from the shared database: the login's answer says how to
+        # set one for this store, named by its --store URI (not a --data folder)
+        url = self.pg.createdb()
+        db = url.split("/")[3].split("?")[0]
+        h = Hookd(store=url)
+        try:
+            h.start()
+            self.pg.psql("DELETE FROM settings WHERE name = 'admin_password'", db=db)
+            deadline = time.time() + 30 * SLOW
+            while True:   # hookd reads the password from the store again every 2 s
+                st, _, body = h.login()
+                if st not in (200, 401) or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(st, 403, body)
+            self.assertEqual(json.loads(body)["errors"][0]["message"],
+                             "no admin password is set: run `hookd password --store "
+                             "postgresql:///%s`" % db)
+            self.assertEqual(h.stop(), 0, h.log())
+        finally:
+            h.cleanup()
+
     def test_instances_starting_together_migrate_once(self):
         url = self.pg.createdb()
         hs = [Hookd(store=url) for _ in range(3)]
