@@ -284,6 +284,22 @@ void hk_workers_kick(hk_workers *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Called with w->mu held, which it unlocks: the deliveries claimed but not started are given
+ * back (pending again), outside the lock as that is a store write. */
+static void release_queued(hk_workers *w)
+{
+    hk_delivery left[CLAIM_MAX];
+    unsigned nleft = 0;
+    while (w->qlen > 0) {
+        left[nleft++] = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % CLAIM_MAX;
+        w->qlen--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < nleft; i++)
+        hk_store_delivery_release(w->store, &left[i]);
+}
+
 bool hk_workers_stop(hk_workers *w, unsigned timeout_s)
 {
     hk_store_watch(w->store, NULL, NULL);   /* no wake() after this */
@@ -295,16 +311,7 @@ bool hk_workers_stop(hk_workers *w, unsigned timeout_s)
     pthread_cond_broadcast(&w->cv);
     pthread_cond_broadcast(&w->keeper_cv);
     /* claimed but not started: back to pending now, for another instance or the next start */
-    hk_delivery left[CLAIM_MAX];
-    unsigned nleft = 0;
-    while (w->qlen > 0) {
-        left[nleft++] = w->queue[w->qhead];
-        w->qhead = (w->qhead + 1) % CLAIM_MAX;
-        w->qlen--;
-    }
-    pthread_mutex_unlock(&w->mu);
-    for (unsigned i = 0; i < nleft; i++)
-        hk_store_delivery_release(w->store, &left[i]);
+    release_queued(w);
     pthread_mutex_lock(&w->mu);
     while (w->alive > 0) {
         if (pthread_cond_timedwait(&w->done_cv, &w->mu, &ts) != 0)
@@ -312,15 +319,7 @@ bool hk_workers_stop(hk_workers *w, unsigned timeout_s)
     }
     bool all = w->alive == 0;
     /* a claim that was under way when stop began queued its batch after the release above */
-    nleft = 0;
-    while (w->qlen > 0) {
-        left[nleft++] = w->queue[w->qhead];
-        w->qhead = (w->qhead + 1) % CLAIM_MAX;
-        w->qlen--;
-    }
-    pthread_mutex_unlock(&w->mu);
-    for (unsigned i = 0; i < nleft; i++)
-        hk_store_delivery_release(w->store, &left[i]);
+    release_queued(w);
     if (!all)
         return false;   /* the keeper goes on renewing the leases of those still running */
     for (unsigned i = 0; i < w->n; i++)
