@@ -318,6 +318,8 @@ class PressTest(BoardTestCase):
                 boot = self.press(b)                     # the next wake names the reason
                 self.assertIn(reason, self.last_wake(b, boot))
                 self.assertIn("Last wake failed in " + reason, b.console(boot))
+                report = [e for e in b.wake_events(boot) if e["event"] == "report"]
+                self.assertIn(reason, report[-1].get("last_wake_failed", ""), report)
                 self.proxy.up("up")
         self.assertEqual(self.stored(), [])
 

@@ -444,6 +444,9 @@ void hal_report(const char *kind, const char *where, int code, const char *text)
     ev_end(&e);
     if (kind && strcmp(kind, "error") == 0)
         sim_say("error in %s: %s (%d)", where ? where : "?", text ? text : "", code);
+    /* the wake report repeats it, so one line tells how the last wake ended */
+    if (where && text && strcmp(where, "last_wake") == 0)
+        snprintf(sim_sh->counts.last_wake, sizeof sim_sh->counts.last_wake, "%s", text);
 }
 
 /* ---- one boot ------------------------------------------------------------------------------ */

@@ -77,6 +77,8 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
     ev_int(&e, "radio_ms", radio);
     ev_num1(&e, "energy_mAs", mAs);
     ev_int(&e, "real_ms", real_ms);
+    if (c->last_wake[0])
+        ev_str(&e, "last_wake_failed", c->last_wake);
     ev_end(&e);
 
     sim_say("wake report (boot %u, %s; modeled on an ESP8266):", (unsigned)sim_sh->boot, end);
@@ -88,4 +90,6 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
     sim_say("  awake with radio on %lld ms at %.0f mA = %.1f mAs (= %.1f h of deep sleep at "
             "%.0f uA); simulated in %u ms", (long long)radio, SIM_MODEL(M_RADIO_MA), mAs,
             sleep_h, SIM_MODEL(M_SLEEP_UA), (unsigned)real_ms);
+    if (c->last_wake[0])
+        sim_say("  the wake before failed in %s", c->last_wake);
 }

@@ -95,6 +95,7 @@ typedef struct {
     uint32_t tx_packets;        /* TCP segments with data the board sent (1460 bytes each) */
     uint64_t tx_bytes, rx_bytes;
     int64_t delta_ms;           /* modeled minus real time of the counted steps */
+    char last_wake[96];         /* why the wake before this one failed, as the app said; "" */
 } sim_counts;
 
 enum { REQ_NONE, REQ_SLEEP, REQ_RESET, REQ_IDLE };
