@@ -1,4 +1,5 @@
-"""Real delivery targets for tests/hookd/test_faults.py that can be stopped and started again on
+"""Real delivery targets for tests/hookd/test_faults.py (the broker and subscriber for
+test_system.py too) that can be stopped and started again on
 the same port while hookd keeps retrying: an aiosmtpd SMTP server, an http.server receiver
 that counts Idempotency-Keys, a mosquitto broker with persistence and a mosquitto_sub with a
 persistent session (so a message the broker accepted before the subscriber reconnected after

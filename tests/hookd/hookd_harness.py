@@ -284,6 +284,31 @@ def recv_all(s):
     return data
 
 
+def stopper(h):
+    """A clean-up for a class's stack (see unwind): stops hookd h, removes its folder, and
+    fails unless it exited 0."""
+    def stop():
+        rc = h.stop()
+        h.cleanup()
+        assert rc == 0, "hookd exited %s:\n%s" % (rc, h.log())
+    return stop
+
+
+def unwind(stack, tmp):
+    """The clean-up of a class that pushed a stop onto stack for each thing it started: calls
+    them all, last first, even when one fails; removes the folder tmp; then raises the first
+    failure."""
+    errors = []
+    while stack:
+        try:
+            stack.pop()()
+        except Exception as e:   # stop everything, then report
+            errors.append(e)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if errors:
+        raise errors[0]
+
+
 class HookdTest(unittest.TestCase):
     """A test case with one shared hookd (config: CONFIG), started once for the class."""
 

@@ -44,7 +44,7 @@ except ImportError:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hookd_harness import SLOW, WRAPPER, Hookd  # noqa: E402
+from hookd_harness import SLOW, WRAPPER, Hookd, stopper, unwind  # noqa: E402
 from fault_targets import Broker, HttpReceiver, SmtpServer, Subscriber  # noqa: E402
 
 STORE = os.environ.get("HOOKD_TEST_STORE", "") or "sqlite"   # hookd_harness applies it
@@ -306,32 +306,14 @@ class TargetsDown(unittest.TestCase):
                            "deliveries": {"backoff_initial_ms": 100, "backoff_max_ms": 400,
                                           "max_attempts": 1000}})
             cls.h.start()
-            cls.stack.append(cls.stop_hookd)
+            cls.stack.append(stopper(cls.h))
         except BaseException:
-            cls.unwind()
+            unwind(cls.stack, cls.tmp)
             raise
 
     @classmethod
-    def stop_hookd(cls):
-        rc = cls.h.stop()
-        cls.h.cleanup()
-        assert rc == 0, "hookd exited %s:\n%s" % (rc, cls.h.log())
-
-    @classmethod
-    def unwind(cls):
-        errors = []
-        while cls.stack:
-            try:
-                cls.stack.pop()()
-            except Exception as e:   # stop everything, then report
-                errors.append(e)
-        subprocess.run(["rm", "-rf", cls.tmp])
-        if errors:
-            raise errors[0]
-
-    @classmethod
     def tearDownClass(cls):
-        cls.unwind()
+        unwind(cls.stack, cls.tmp)
 
     def press(self, values):
         for v in values:

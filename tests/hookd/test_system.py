@@ -14,11 +14,9 @@ import email.policy
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -40,8 +38,9 @@ os.environ.setdefault("SIMBOARD", os.path.join(ROOT, "build", "main", "firmware"
                                                 "sim", "simboard"))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from hookd_harness import CURL_LINE_BODY, SLOW, Hookd  # noqa: E402
+from hookd_harness import CURL_LINE_BODY, SLOW, Hookd, stopper, unwind  # noqa: E402
 from harness import Board, Receiver, free_port  # noqa: E402
+from fault_targets import Broker, Subscriber  # noqa: E402
 
 EVENT = "button_pressed"
 DEFAULT_SUBJECT = 'The event named "button_pressed" occurred on the Maker Webhooks service'
@@ -84,76 +83,6 @@ class FolderSink:
         return sorted(f for f in os.listdir(self.folder) if f.endswith(".eml"))
 
 
-class Broker:
-    """A mosquitto broker on a free loopback port, with a temporary config."""
-
-    def __init__(self, tmp):
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not os.path.exists(exe):
-            raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
-        self.port = free_port()
-        conf = os.path.join(tmp, "mosquitto.conf")
-        with open(conf, "w") as f:
-            if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
-                f.write("user root\n")
-            f.write("persistence false\nlog_dest stderr\n"
-                    f"listener {self.port} 127.0.0.1\nallow_anonymous true\n")
-        self.log = open(os.path.join(tmp, "broker.log"), "w+")
-        self.proc = subprocess.Popen([exe, "-c", conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        import socket
-        end = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if time.time() > end or self.proc.poll() is not None:
-                    self.log.seek(0)
-                    raise RuntimeError("mosquitto did not start: " + self.log.read())
-                time.sleep(0.05)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.log.close()
-
-
-class Subscriber:
-    """mosquitto_sub on a topic, running until stopped, its messages collected by a thread.
-    Started only once it has its SUBACK, so it cannot miss a message."""
-
-    def __init__(self, port, topic):
-        self.topic = topic
-        self.messages = []
-        # stdbuf: mosquitto_sub's stdout is a pipe here, so without it SUBACK shows at exit
-        self.proc = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1",
-                                      "-p", str(port), "-t", topic, "-q", "1", "-v", "-d"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        seen = []
-        while True:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError("mosquitto_sub: " + "".join(seen))
-            seen.append(line)
-            if "SUBACK" in line:
-                break
-        self.thread = threading.Thread(target=self.read, daemon=True)
-        self.thread.start()
-
-    def read(self):
-        for raw in iter(self.proc.stdout.readline, b""):
-            line = raw.decode().rstrip("\n")
-            if line.startswith(self.topic + " "):
-                self.messages.append(line.split(" ", 1)[1])
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.thread.join(5)
-        self.proc.stdout.close()
-
-
 class System(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -162,7 +91,7 @@ class System(unittest.TestCase):
         try:
             cls.start_all()
         except BaseException:
-            cls.stop_all()
+            unwind(cls.stack, cls.tmp)
             raise
 
     @classmethod
@@ -201,7 +130,7 @@ class System(unittest.TestCase):
         cls.hookd = Hookd({"applets": applets,
                            "deliveries": {"backoff_initial_ms": 200, "backoff_max_ms": 1000}})
         cls.hookd.start()
-        cls.stack.append(cls.stop_hookd)
+        cls.stack.append(stopper(cls.hookd))
         # the key the way a user gets it: `hookd key --data DIR`
         key = cls.hookd.key()
         assert re.fullmatch(r"[A-Za-z0-9_-]{22}", key), key
@@ -212,26 +141,8 @@ class System(unittest.TestCase):
         cls.stack.append(cls.board.off)
 
     @classmethod
-    def stop_hookd(cls):
-        rc = cls.hookd.stop()
-        cls.hookd.cleanup()
-        assert rc == 0, "hookd exited %s:\n%s" % (rc, cls.hookd.log())
-
-    @classmethod
-    def stop_all(cls):
-        errors = []
-        while cls.stack:
-            try:
-                cls.stack.pop()()
-            except Exception as e:   # stop everything, then report
-                errors.append(e)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        if errors:
-            raise errors[0]
-
-    @classmethod
     def tearDownClass(cls):
-        cls.stop_all()
+        unwind(cls.stack, cls.tmp)
 
     # -- what arrived where ----------------------------------------------------------------
 
@@ -268,8 +179,8 @@ class System(unittest.TestCase):
         self.assertEqual(msg["To"], "me@example.test")
         self.assertIn("Extra Data: micropython1", msg.get_content())
         # MQTT: the default payload, the event as JSON
-        wait_for("%d MQTT message(s)" % n, lambda: len(self.sub.messages) >= n)
-        payload = json.loads(self.sub.messages[-1])
+        wait_for("%d MQTT message(s)" % n, lambda: len(self.sub.got()) >= n)
+        payload = json.loads(self.sub.got()[-1])
         self.assertEqual((payload["event"], payload["value1"]), (EVENT, "micropython1"))
         # HTTP: the templated JSON body
         wait_for("%d HTTP request(s)" % n, lambda: len(self.receiver.requests) >= n)
@@ -283,7 +194,7 @@ class System(unittest.TestCase):
         evs = wait_for("all deliveries done", lambda: self.all_done(n))
         self.assertEqual(len(self.maildir_new()), n)
         self.assertEqual(len(self.smtp.messages()), n)
-        self.assertEqual(len(self.sub.messages), n)
+        self.assertEqual(len(self.sub.got()), n)
         self.assertEqual(len(self.receiver.requests), n)
         return evs
 
