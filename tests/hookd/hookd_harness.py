@@ -34,6 +34,8 @@ PG = STORE.startswith("postgres")
 _stores = {}   # data folder -> its PostgreSQL database, so that Hookd(data=...) shares it
 
 CURL_LINE_BODY = '{"value1":"micropython1"}'
+# the config's "limits" for tests that send many triggers from one address with one key
+NO_LIMITS = {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 1}}
 
 
 class Hookd:

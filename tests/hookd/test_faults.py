@@ -44,11 +44,10 @@ except ImportError:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hookd_harness import SLOW, WRAPPER, Hookd, stopper, unwind  # noqa: E402
+from hookd_harness import NO_LIMITS, SLOW, WRAPPER, Hookd, stopper, unwind  # noqa: E402
 from fault_targets import Broker, HttpReceiver, SmtpServer, Subscriber  # noqa: E402
 
 STORE = os.environ.get("HOOKD_TEST_STORE", "") or "sqlite"   # hookd_harness applies it
-NO_LIMITS = {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 1}}
 
 
 def report(name, **figures):

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import PASSWORD, SLOW, Hookd  # noqa: E402
+from hookd_harness import NO_LIMITS, PASSWORD, SLOW, Hookd  # noqa: E402
 from pg_harness import Postgres  # noqa: E402
 
 LEASE_S = 3
@@ -31,7 +31,7 @@ def config(runs):
     script = ('echo "S $HOOKD_IDEMPOTENCY_KEY $$" >> %s; sleep 0.02; '
               'echo "E $HOOKD_IDEMPOTENCY_KEY $$" >> %s' % (runs, runs))
     return {"admin_password": PASSWORD,
-            "limits": {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 1}},
+            "limits": NO_LIMITS,
             "deliveries": {"workers": 4, "lease_s": LEASE_S, "max_attempts": 5,
                            "backoff_initial_ms": 200, "backoff_max_ms": 1000},
             "applets": [{"name": "record", "event": "load", "action": "command",

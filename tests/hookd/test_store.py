@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import PG, SLOW, Hookd, raw_socket, recv_all  # noqa: E402
+from hookd_harness import NO_LIMITS, PG, SLOW, Hookd, raw_socket, recv_all  # noqa: E402
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
@@ -99,8 +99,7 @@ class Durability(unittest.TestCase):
 
     def test_kill9_under_load(self):
         # many clients at once; kill -9 in the middle; every 200 must be there after
-        h = Hookd({"limits": {"per_ip": {"rate": 0, "burst": 1},
-                              "per_key": {"rate": 0, "burst": 1}}})
+        h = Hookd({"limits": NO_LIMITS})
         try:
             h.start()
             key = h.key()
@@ -139,8 +138,7 @@ class Durability(unittest.TestCase):
             h.cleanup()
 
     def test_group_commit_batches(self):
-        with Hookd({"limits": {"per_ip": {"rate": 0, "burst": 1},
-                               "per_key": {"rate": 0, "burst": 1}}}) as h:
+        with Hookd({"limits": NO_LIMITS}) as h:
             key = h.key()
             results = []
 

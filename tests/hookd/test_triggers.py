@@ -9,15 +9,14 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import (CURL_LINE_BODY, SLOW, Hookd, HookdTest, raw_socket,  # noqa: E402
-                           recv_all)
+from hookd_harness import (CURL_LINE_BODY, NO_LIMITS, SLOW, Hookd, HookdTest,  # noqa: E402
+                           raw_socket, recv_all)
 
 INVALID_KEY = b'{"errors":[{"message":"You sent an invalid key."}]}'
 
 
 class Triggers(HookdTest):
-    CONFIG = {"limits": {"per_ip": {"rate": 0, "burst": 1}, "per_key": {"rate": 0, "burst": 1},
-                         "connection_timeout_s": 2}}
+    CONFIG = {"limits": dict(NO_LIMITS, connection_timeout_s=2)}
 
     def newest(self):
         return self.h.events(limit=1)[0]
@@ -326,8 +325,7 @@ class LogLines(unittest.TestCase):
         # While serving, log lines are written in batches (docs/http-front.md): a burst of
         # triggers from several clients, then a stop right away, must still leave one whole
         # line per answered trigger, before the "stopped" line.
-        h = Hookd({"limits": {"per_ip": {"rate": 0, "burst": 1},
-                              "per_key": {"rate": 0, "burst": 1}}})
+        h = Hookd({"limits": NO_LIMITS})
         try:
             h.start()
             key = h.key()
