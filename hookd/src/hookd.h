@@ -25,6 +25,9 @@ typedef struct {
     char *source_ip;
 } hk_event;
 
+/* frees the strings of e (which may be on the stack) and zeroes it */
+void hk_event_clear(hk_event *e);
+/* hk_event_clear, then frees e itself (NULL: nothing) */
 void hk_event_free(hk_event *e);
 
 /* The ingredients, for templates: {{EventName}} {{Value1}} {{Value2}} {{Value3}}

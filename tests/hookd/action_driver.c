@@ -104,16 +104,6 @@ static int parse_event(const char *text, hk_event *e)
     return 0;
 }
 
-static void free_event(hk_event *e)
-{
-    free(e->name);
-    free(e->value1);
-    free(e->value2);
-    free(e->value3);
-    free(e->payload);
-    free(e->source_ip);
-}
-
 static int usage(void)
 {
     fprintf(stderr, "usage: action_driver [-j N] [--key KEY] [--max-concurrent N] "
@@ -143,7 +133,7 @@ int main(int argc, char **argv)
             return usage();
         char err[512];
         char *out = hk_template_expand(argv[3], &e, (hk_escape)esc, err, sizeof err);
-        free_event(&e);
+        hk_event_clear(&e);
         if (!out) {
             printf("%s\n", err);
             return 3;
@@ -229,7 +219,7 @@ int main(int argc, char **argv)
     }
     free(js);
     free(th);
-    free_event(&e);
+    hk_event_clear(&e);
     json_decref(fields);
     return rc;
 }
