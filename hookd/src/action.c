@@ -351,6 +351,21 @@ char *hka_event_stdin(const hk_event *e)
 
 /* ---------------------------------------------------------------- libcurl */
 
+void hka_curl_setup(void *curl, const json_t *fields, long timeout_ms, char *errbuf)
+{
+    CURL *c = curl;
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    if (hka_get_str(fields, "ca_file", NULL))
+        curl_easy_setopt(c, CURLOPT_CAINFO, hka_get_str(fields, "ca_file", NULL));
+    if (hka_get_bool(fields, "insecure", false)) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
 hk_action_status hka_curl_status(int code)
 {
     switch ((CURLcode)code) {

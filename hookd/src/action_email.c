@@ -646,21 +646,12 @@ static hk_action_status email_run(const json_t *fields, const hk_event *e,
     curl_easy_setopt(c, CURLOPT_READDATA, &r);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r.left);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    hka_curl_setup(c, fields, timeout_ms, errbuf);
     if (hka_get_bool(fields, "starttls", false))
         curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     if (hka_get_str(fields, "username", NULL)) {
         curl_easy_setopt(c, CURLOPT_USERNAME, hka_get_str(fields, "username", NULL));
         curl_easy_setopt(c, CURLOPT_PASSWORD, hka_get_str(fields, "password", ""));
-    }
-    if (hka_get_str(fields, "ca_file", NULL))
-        curl_easy_setopt(c, CURLOPT_CAINFO, hka_get_str(fields, "ca_file", NULL));
-    if (hka_get_bool(fields, "insecure", false)) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     CURLcode rc = curl_easy_perform(c);
     long code = 0;

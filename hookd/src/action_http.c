@@ -228,12 +228,9 @@ static hk_action_status http_run(const json_t *fields, const hk_event *e,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "hookd");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &rep);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    hka_curl_setup(c, fields, timeout_ms, errbuf);
     if (!strcmp(method, "HEAD"))
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "GET")) {
@@ -242,12 +239,6 @@ static hk_action_status http_run(const json_t *fields, const hk_event *e,
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? strlen(body) : 0));
         if (strcmp(method, "POST"))
             curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    }
-    if (hka_get_str(fields, "ca_file", NULL))
-        curl_easy_setopt(c, CURLOPT_CAINFO, hka_get_str(fields, "ca_file", NULL));
-    if (hka_get_bool(fields, "insecure", false)) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
 
     CURLcode rc = curl_easy_perform(c);

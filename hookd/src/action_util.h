@@ -104,6 +104,10 @@ const char *hka_or_empty(const char *s);
 
 /* libcurl result (a CURLcode) to RETRY or FAIL (action.c). */
 hk_action_status hka_curl_status(int code);
+/* The options every libcurl action sets on its handle curl (a CURL *): no signals, the
+ * timeout (at most 10 s of it for connecting), errors into errbuf[CURL_ERROR_SIZE], and the
+ * fields' TLS settings "ca_file" and "insecure". */
+void hka_curl_setup(void *curl, const json_t *fields, long timeout_ms, char *errbuf);
 
 /* Once per process: curl_global_init and mosquitto_lib_init (both not thread-safe). */
 void hka_libs_init(void);
