@@ -3,6 +3,8 @@ HTTP servers (Python's http.server) that record what the board sent."""
 import http.server
 import json
 import os
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -12,6 +14,8 @@ import time
 import unittest
 
 SIMBOARD = os.environ.get("SIMBOARD", "simboard")
+# e.g. "valgrind -q": runs the powered board (and, through fork, every boot) under it
+WRAPPER = shlex.split(os.environ.get("SIMBOARD_WRAPPER", ""))
 SOURCE = os.environ.get("BH_SOURCE", os.path.join(os.path.dirname(__file__), "..", ".."))
 
 WORLD = {
@@ -56,7 +60,8 @@ class Board:
                 f.write(data)
         self.out = open(os.path.join(tmp, name + ".out"), "w+")
         self.proc = subprocess.Popen(
-            [SIMBOARD, "run", "--state", self.state, "--world", self.world, "--name", name],
+            [*WRAPPER, SIMBOARD, "run", "--state", self.state, "--world", self.world,
+             "--name", name],
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
         # the board is up once its control socket answers
         deadline = time.time() + 10
@@ -130,6 +135,9 @@ class Board:
         for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
             if marker in text:
                 raise AssertionError(f"sanitizer report from simboard {self.state}:\n{text}")
+        # valgrind -q prints only errors, each line as ==PID==
+        if WRAPPER and re.search(r"^==\d+== \S", text, re.M):
+            raise AssertionError(f"valgrind report from simboard {self.state}:\n{text}")
         return self.proc.returncode
 
 
