@@ -1,6 +1,8 @@
 /* testboard.c - the test board: hal.h in memory, a fake clock, scripted radio and peers. */
 #include "testboard.h"
 
+#include "app/app.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -558,4 +560,41 @@ void hal_report(const char *kind, const char *where, int code, const char *text)
     size_t n = strlen(tb_reports);
     snprintf(tb_reports + n, sizeof tb_reports - n, "%s %s %d %s\n", kind, where ? where : "-",
              code, text ? text : "");
+}
+
+/* ---- the shared set-up ---- */
+
+const char TB_CONFIG[] =
+    "WIFI_SSID = 'home-net'\n"
+    "WIFI_PASSWORD = \"correct horse\"\n"
+    "WEBHOOK_URL = 'http://hooks.example/trigger/button_pressed/with/key/abc'\n"
+    "BUTTON_ID = 'micropython1'\n";
+
+const char TB_OK_REPLY[] =
+    "HTTP/1.1 200 OK\r\nContent-Length: 54\r\n\r\n"
+    "Congratulations! You've fired the button_pressed event";
+
+int tb_home(const char *config, uint32_t hook_ip)
+{
+    tb_fs_put("config.py", config);
+    int ap = tb_add_ap("home-net", "correct horse", 6, -58, HAL_AUTH_WPA2_PSK, 0);
+    tb_dns_add("hooks.example", hook_ip);
+    return ap;
+}
+
+void tb_wake(hal_reset_cause_t cause, int64_t slept_ms)
+{
+    static uint8_t rtc[HAL_RTC_SIZE];
+    memcpy(rtc, tb_rtc, sizeof rtc);
+    tb_reset();
+    if (cause != HAL_RESET_PWRON)
+        memcpy(tb_rtc, rtc, sizeof rtc);
+    tb_reset_cause = cause;
+    tb_slept_for_ms = slept_ms;
+}
+
+void tb_boot(void)
+{
+    if (setjmp(tb_exit) == 0)
+        app_main();
 }

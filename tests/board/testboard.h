@@ -94,6 +94,21 @@ extern char tb_secret[256];   /* what the firmware echoed with hal_console_write
 
 void tb_reset(void);
 
+/* The set-up the firmware's tests share: the home network and hooks.example. */
+#define TB_IP_HOOK 0x0A000005u   /* 10.0.0.5, where hooks.example resolves */
+/* config.py joining home-net and posting to hooks.example's trigger URL (key abc) */
+extern const char TB_CONFIG[];
+/* hooks.example's 200 to a trigger, in IFTTT's words */
+extern const char TB_OK_REPLY[];
+/* config.py = config; home-net (password "correct horse", channel 6) in range: its number
+ * (tb_add_ap's); hooks.example resolving to hook_ip */
+int tb_home(const char *config, uint32_t hook_ip);
+/* tb_reset() for the next wake of the same board: RTC memory kept (not at power-on), the
+ * reset cause and hal_slept_ms() given */
+void tb_wake(hal_reset_cause_t cause, int64_t slept_ms);
+/* runs app_main() until it sleeps or resets (see tb_exit) */
+void tb_boot(void);
+
 /* Tiny test harness: CHECK prints file:line and the expression on failure, and counts it. */
 extern int tb_failures;
 #define CHECK(cond) do { if (!(cond)) { tb_fail(__FILE__, __LINE__, #cond); } } while (0)

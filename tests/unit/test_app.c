@@ -4,8 +4,6 @@
 #include "app/app.h"
 #include "testboard.h"
 
-#define IP_HOOK 0x0A000005u   /* 10.0.0.5, where hooks.example resolves */
-
 static const char *CONFIG =
     "WIFI_SSID = 'home-net'\n"
     "WIFI_PASSWORD = \"correct horse\"\n"
@@ -23,15 +21,7 @@ static void board(hal_reset_cause_t cause, const char *config)
 {
     tb_reset();
     tb_reset_cause = cause;
-    tb_fs_put("config.py", config);
-    tb_add_ap("home-net", "correct horse", 6, -58, HAL_AUTH_WPA2_PSK, 0);
-    tb_dns_add("hooks.example", IP_HOOK);
-}
-
-static void boot(void)
-{
-    if (setjmp(tb_exit) == 0)
-        app_main();
+    tb_home(config, TB_IP_HOOK);
 }
 
 /* show_error(): three cycles of (LED on, LED2 off) 0.5 s then (LED off, LED2 on) 0.5 s, then
@@ -57,8 +47,8 @@ static void check_blink(void)
 static void test_power_on_only_sleeps(void)
 {
     board(HAL_RESET_PWRON, CONFIG);
-    tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_add_peer(TB_IP_HOOK, 80, OK_REPLY);
+    tb_boot();
     CHECK(tb_slept);
     CHECK_INT(tb_sleep_ms, 0);
     CHECK_INT(tb_connects, 0);
@@ -69,8 +59,8 @@ static void test_power_on_only_sleeps(void)
 static void test_press_posts_once(void)
 {
     board(HAL_RESET_DEEPSLEEP, CONFIG);
-    tb_peer *p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, OK_REPLY);
+    tb_boot();
     CHECK(tb_slept);
     CHECK_INT(tb_connects, 1);
     CHECK(strstr(p->sent, "POST /trigger/button_pressed/with/key/abc HTTP/1.1\r\n") == p->sent);
@@ -91,8 +81,8 @@ static void test_values_and_escaping(void)
     strcpy(cfg, CONFIG);
     strcat(cfg, "VALUE2 = 'say \"hi\"'\nVALUE3 = 'back\\\\slash'\n");
     board(HAL_RESET_DEEPSLEEP, cfg);
-    tb_peer *p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, OK_REPLY);
+    tb_boot();
     CHECK(strstr(p->sent, "{\"value1\": \"micropython1\", \"value2\": \"say \\\"hi\\\"\", "
                           "\"value3\": \"back\\\\slash\"}"));
 }
@@ -100,8 +90,8 @@ static void test_values_and_escaping(void)
 static void test_server_error_blinks(void)
 {
     board(HAL_RESET_DEEPSLEEP, CONFIG);
-    tb_add_peer(IP_HOOK, 80, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
-    boot();
+    tb_add_peer(TB_IP_HOOK, 80, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+    tb_boot();
     CHECK(tb_slept);
     CHECK(strstr(tb_console, "Webhook failed\n"));
     CHECK(strstr(tb_console, "in call_webhook()\nRuntimeError: HTTP 500 Internal Server Error"));
@@ -112,9 +102,9 @@ static void test_server_error_blinks(void)
 static void test_refused_blinks(void)
 {
     board(HAL_RESET_DEEPSLEEP, CONFIG);
-    tb_peer *p = tb_add_peer(IP_HOOK, 80, NULL);
+    tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, NULL);
     p->connect_err = BH_ERR_REFUSED;
-    boot();
+    tb_boot();
     CHECK(strstr(tb_console, "connection refused"));
     check_blink();
 }
@@ -125,7 +115,7 @@ static void test_wrong_password(void)
     strcpy(cfg, CONFIG);
     strcat(cfg, "WIFI_PASSWORD = 'nope'\n");
     board(HAL_RESET_DEEPSLEEP, cfg);
-    boot();
+    tb_boot();
     CHECK(strstr(tb_console, "Wi-Fi 'home-net': wrong password (status 2)"));
     CHECK(strstr(tb_console, "in connect_wifi()"));
     CHECK_INT(tb_connects, 0);
@@ -138,7 +128,7 @@ static void test_no_ap_found(void)
     strcpy(cfg, CONFIG);
     strcat(cfg, "WIFI_SSID = 'gone'\n");
     board(HAL_RESET_DEEPSLEEP, cfg);
-    boot();
+    tb_boot();
     CHECK(strstr(tb_console, "Wi-Fi 'gone': no AP found (status 3)"));
     check_blink();
 }
@@ -150,7 +140,7 @@ static void test_wifi_timeout(void)
     strcat(cfg, "WIFI_TIMEOUT = 5\n");
     board(HAL_RESET_DEEPSLEEP, cfg);
     tb_join_ms = 60000;                 /* the router never answers in time */
-    boot();
+    tb_boot();
     CHECK(strstr(tb_console, "not connected after 5 s (status 1)"));
     CHECK(strstr(tb_console, "TimeoutError"));
     CHECK(tb_pinlog[0].t >= 5000 && tb_pinlog[0].t < 5200);
@@ -160,9 +150,9 @@ static void test_wifi_timeout(void)
 static void test_debug_jumper_stays_awake(void)
 {
     board(HAL_RESET_DEEPSLEEP, CONFIG);
-    tb_add_peer(IP_HOOK, 80, OK_REPLY);
+    tb_add_peer(TB_IP_HOOK, 80, OK_REPLY);
     tb_pin_input[14] = 0;
-    boot();
+    tb_boot();
     CHECK(!tb_slept);
     CHECK(strstr(tb_console, "Debug mode detected.\n"));
     CHECK_INT(tb_connects, 1);
@@ -174,8 +164,8 @@ static void test_bad_config(void)
     strcpy(cfg, CONFIG);
     strcat(cfg, "LED_PIN = 6\n");
     board(HAL_RESET_DEEPSLEEP, cfg);
-    tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_add_peer(TB_IP_HOOK, 80, OK_REPLY);
+    tb_boot();
     CHECK(strstr(tb_console, "config.py:8:"));
     CHECK(strstr(tb_console, "in load_config()"));
     CHECK_INT(tb_connects, 0);          /* no webhook from a broken config */
@@ -187,7 +177,7 @@ static void test_missing_config(void)
 {
     tb_reset();
     tb_reset_cause = HAL_RESET_DEEPSLEEP;
-    boot();
+    tb_boot();
     CHECK(strstr(tb_console, "config.py"));
     check_blink();
     CHECK(tb_slept);

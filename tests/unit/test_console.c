@@ -9,25 +9,11 @@
 #include "net/wlan.h"
 #include "testboard.h"
 
-#define IP_HOOK 0x0A000005u
-
-static const char *CONFIG =
-    "WIFI_SSID = 'home-net'\n"
-    "WIFI_PASSWORD = \"correct horse\"\n"
-    "WEBHOOK_URL = 'http://hooks.example/trigger/button_pressed/with/key/abc'\n"
-    "BUTTON_ID = 'micropython1'\n";
-
-static const char *OK_REPLY =
-    "HTTP/1.1 200 OK\r\nContent-Length: 54\r\n\r\n"
-    "Congratulations! You've fired the button_pressed event";
-
 static void board(void)
 {
     webrepl_stop();
     tb_reset();
-    tb_fs_put("config.py", CONFIG);
-    tb_add_ap("home-net", "correct horse", 6, -58, HAL_AUTH_WPA2_PSK, 0);
-    tb_dns_add("hooks.example", IP_HOOK);
+    tb_home(TB_CONFIG, TB_IP_HOOK);
     wlan_init();
     if (setjmp(tb_exit) == 0)
         console_init();
@@ -118,7 +104,7 @@ static void test_wlan(void)
 static void test_http_and_app(void)
 {
     board();
-    tb_peer *p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
+    tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
     const char *o = con("connect_wifi");
     CHECK(strstr(o, "Connecting to WiFi...\nNetwork config: ('192.168.0.45', "));
     o = con("http post http://hooks.example/x {\"value1\":\"a b\"}");
@@ -128,7 +114,7 @@ static void test_http_and_app(void)
     o = con("http get http://nowhere.example/");
     CHECK(strstr(o, "OSError: GET http://nowhere.example/: dns: "));
     CHECK(strstr(o, "\n>>> "));
-    tb_add_peer(IP_HOOK, 80, OK_REPLY);
+    tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
     o = con("call_webhook");
     CHECK(strstr(o, "Invoking webhook\nWebhook invoked\n>>> "));
     o = con("call_webhook");                /* nobody answers any more */

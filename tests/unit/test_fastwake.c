@@ -8,52 +8,27 @@
 #include "app/rtc_state.h"
 #include "testboard.h"
 
-#define IP_HOOK 0x0A000005u   /* 10.0.0.5, where hooks.example resolves */
 #define IP_HOOK2 0x0A000006u
 
-static const char *CONFIG =
-    "WIFI_SSID = 'home-net'\n"
-    "WIFI_PASSWORD = \"correct horse\"\n"
-    "WEBHOOK_URL = 'http://hooks.example/trigger/button_pressed/with/key/abc'\n"
-    "BUTTON_ID = 'micropython1'\n";
-
-static const char *OK_REPLY =
-    "HTTP/1.1 200 OK\r\nContent-Length: 54\r\n\r\n"
-    "Congratulations! You've fired the button_pressed event";
-
 static int ap;   /* home-net, as tb_add_ap numbered it */
-static uint32_t hook_ip = IP_HOOK;   /* where hooks.example resolves on the next wake */
+static uint32_t hook_ip = TB_IP_HOOK;   /* where hooks.example resolves on the next wake */
 
 /* A fresh test board (fake clock at 0) that keeps RTC memory: the next wake of one board. */
 static void wake(hal_reset_cause_t cause, const char *config, int64_t slept_ms)
 {
-    static uint8_t rtc[HAL_RTC_SIZE];
-    memcpy(rtc, tb_rtc, sizeof rtc);
-    tb_reset();
-    memcpy(tb_rtc, rtc, sizeof rtc);
-    tb_reset_cause = cause;
-    tb_slept_for_ms = slept_ms;
-    tb_fs_put("config.py", config);
-    ap = tb_add_ap("home-net", "correct horse", 6, -58, HAL_AUTH_WPA2_PSK, 0);
-    tb_dns_add("hooks.example", hook_ip);
+    tb_wake(cause, slept_ms);
+    ap = tb_home(config, hook_ip);
 }
 
 static void power_on(const char *config)
 {
-    memset(tb_rtc, 0, sizeof tb_rtc);   /* power loss clears RTC memory */
-    wake(HAL_RESET_PWRON, config, -1);
+    wake(HAL_RESET_PWRON, config, -1);   /* power loss clears RTC memory */
 }
 
 static tb_peer *press(const char *config, int64_t slept_ms)
 {
     wake(HAL_RESET_DEEPSLEEP, config, slept_ms);
-    return tb_add_peer(IP_HOOK, 80, OK_REPLY);
-}
-
-static void boot(void)
-{
-    if (setjmp(tb_exit) == 0)
-        app_main();
+    return tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
 }
 
 static bool posted_once(const tb_peer *p)
@@ -139,9 +114,9 @@ static void test_old_version_is_ignored(void)
 static void first_press(const char *config)
 {
     power_on(config);
-    boot();
+    tb_boot();
     tb_peer *p = press(config, 60000);
-    boot();
+    tb_boot();
     CHECK(posted_once(p));
     CHECK(!tb_join_bssid);              /* the full path: scan and DHCP */
     CHECK(!tb_join_static);
@@ -150,9 +125,9 @@ static void first_press(const char *config)
 
 static void test_second_press_is_fast(void)
 {
-    first_press(CONFIG);
-    tb_peer *p = press(CONFIG, 120000);  /* two minutes later: within the DNS TTL */
-    boot();
+    first_press(TB_CONFIG);
+    tb_peer *p = press(TB_CONFIG, 120000);  /* two minutes later: within the DNS TTL */
+    tb_boot();
     CHECK(posted_once(p));
     CHECK_INT(tb_joins, 1);
     CHECK(tb_join_bssid);
@@ -164,10 +139,10 @@ static void test_second_press_is_fast(void)
 
 static void test_ap_moved_channel_falls_back(void)
 {
-    first_press(CONFIG);
-    tb_peer *p = press(CONFIG, 60000);
+    first_press(TB_CONFIG);
+    tb_peer *p = press(TB_CONFIG, 60000);
     tb_ap_set_channel(ap, 11);
-    boot();
+    tb_boot();
     CHECK(posted_once(p));
     CHECK_INT(tb_joins, 2);             /* the fast join, then the full one */
     CHECK(!tb_join_bssid);
@@ -175,9 +150,9 @@ static void test_ap_moved_channel_falls_back(void)
     CHECK(strstr(tb_reports, "wifi fast_join 3"));
     CHECK(!strstr(tb_reports, "error"));
     /* the next press joins the AP on its new channel, fast again */
-    p = press(CONFIG, 60000);
+    p = press(TB_CONFIG, 60000);
     tb_ap_set_channel(ap, 11);
-    boot();
+    tb_boot();
     CHECK(posted_once(p));
     CHECK_INT(tb_joins, 1);
     CHECK_INT(tb_join_channel, 11);
@@ -186,14 +161,14 @@ static void test_ap_moved_channel_falls_back(void)
 
 static void test_password_changed_on_the_ap(void)
 {
-    first_press(CONFIG);
+    first_press(TB_CONFIG);
     /* the AP's password changed and so did config.py's: the kept AP was for the old one */
     static char cfg[1024];
-    strcpy(cfg, CONFIG);
+    strcpy(cfg, TB_CONFIG);
     strcat(cfg, "WIFI_PASSWORD = 'new one'\n");
     wake(HAL_RESET_DEEPSLEEP, cfg, 60000);
-    tb_peer *p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();   /* the AP still has the old password: the full join fails as the chapter's would */
+    tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();   /* the AP still has the old password: the full join fails as the chapter's would */
     CHECK(!p->used);
     CHECK_INT(tb_joins, 1);             /* no fast join with settings made for another key */
     CHECK(strstr(tb_console, "wrong password"));
@@ -201,28 +176,28 @@ static void test_password_changed_on_the_ap(void)
 
 static void test_lease_past_half_is_renewed(void)
 {
-    first_press(CONFIG);                /* lease 7200 s: used as is until 3600 s after */
-    tb_peer *p = press(CONFIG, 3700000);
-    boot();
+    first_press(TB_CONFIG);                /* lease 7200 s: used as is until 3600 s after */
+    tb_peer *p = press(TB_CONFIG, 3700000);
+    tb_boot();
     CHECK(posted_once(p));
     CHECK(tb_join_bssid);               /* still no scan */
     CHECK(!tb_join_static);             /* but DHCP again */
     /* a drifting clock is allowed for: 3400 s measured is taken as over 3600 */
-    first_press(CONFIG);
-    p = press(CONFIG, 3400000);
-    boot();
+    first_press(TB_CONFIG);
+    p = press(TB_CONFIG, 3400000);
+    tb_boot();
     CHECK(!tb_join_static);
-    first_press(CONFIG);
-    p = press(CONFIG, 3300000);
-    boot();
+    first_press(TB_CONFIG);
+    p = press(TB_CONFIG, 3300000);
+    tb_boot();
     CHECK(tb_join_static);
 }
 
 static void test_unknown_sleep_drops_time_limits(void)
 {
-    first_press(CONFIG);
-    tb_peer *p = press(CONFIG, -1);     /* the board cannot tell how long it slept */
-    boot();
+    first_press(TB_CONFIG);
+    tb_peer *p = press(TB_CONFIG, -1);     /* the board cannot tell how long it slept */
+    tb_boot();
     CHECK(posted_once(p));
     CHECK(tb_join_bssid);
     CHECK(!tb_join_static);
@@ -231,32 +206,32 @@ static void test_unknown_sleep_drops_time_limits(void)
 
 static void test_dns_ttl(void)
 {
-    power_on(CONFIG);
-    boot();
-    tb_peer *p = press(CONFIG, 1000);
+    power_on(TB_CONFIG);
+    tb_boot();
+    tb_peer *p = press(TB_CONFIG, 1000);
     tb_dns_ttl = 30;
-    boot();
+    tb_boot();
     CHECK(posted_once(p));
-    p = press(CONFIG, 10000);
-    boot();
+    p = press(TB_CONFIG, 10000);
+    tb_boot();
     CHECK_INT(tb_dns_lookups, 0);
-    p = press(CONFIG, 25000);           /* 1 + 10 + 25 s > 30 s */
-    boot();
+    p = press(TB_CONFIG, 25000);           /* 1 + 10 + 25 s > 30 s */
+    tb_boot();
     CHECK(posted_once(p));
     CHECK_INT(tb_dns_lookups, 1);
 }
 
 static void test_stale_dns_answer_asks_again(void)
 {
-    first_press(CONFIG);
+    first_press(TB_CONFIG);
     /* the webhook host moved within the TTL: the cached address refuses, nothing was sent */
     hook_ip = IP_HOOK2;
-    wake(HAL_RESET_DEEPSLEEP, CONFIG, 60000);
-    hook_ip = IP_HOOK;
-    tb_peer *old = tb_add_peer(IP_HOOK, 80, NULL);
+    wake(HAL_RESET_DEEPSLEEP, TB_CONFIG, 60000);
+    hook_ip = TB_IP_HOOK;
+    tb_peer *old = tb_add_peer(TB_IP_HOOK, 80, NULL);
     old->connect_err = BH_ERR_REFUSED;
-    tb_peer *p = tb_add_peer(IP_HOOK2, 80, OK_REPLY);
-    boot();
+    tb_peer *p = tb_add_peer(IP_HOOK2, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(old->used);
     CHECK_INT(tb_dns_lookups, 1);       /* asked again */
     CHECK_INT(tb_connects, 2);
@@ -267,19 +242,19 @@ static void test_stale_dns_answer_asks_again(void)
 static void test_kept_address_unroutable_joins_again(void)
 {
     /* no DNS answer kept (TTL 0), so only the lease is at stake */
-    power_on(CONFIG);
-    boot();
-    tb_peer *p = press(CONFIG, 1000);
+    power_on(TB_CONFIG);
+    tb_boot();
+    tb_peer *p = press(TB_CONFIG, 1000);
     tb_dns_ttl = 0;
-    boot();
+    tb_boot();
     CHECK(posted_once(p));
     /* the router moved us: over the kept address nothing gets through */
-    wake(HAL_RESET_DEEPSLEEP, CONFIG, 60000);
+    wake(HAL_RESET_DEEPSLEEP, TB_CONFIG, 60000);
     tb_dns_ttl = 0;
-    tb_peer *lost = tb_add_peer(IP_HOOK, 80, NULL);
+    tb_peer *lost = tb_add_peer(TB_IP_HOOK, 80, NULL);
     lost->connect_err = BH_ERR_UNREACH;
-    p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    p = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(lost->used);
     CHECK(p->used && strstr(p->sent, "POST /trigger/"));
     CHECK_INT(tb_joins, 2);             /* the fast join, then the full one */
@@ -292,13 +267,13 @@ static void test_kept_address_unroutable_joins_again(void)
 static void test_fast_wake_off_is_the_chapter(void)
 {
     static char cfg[1024];
-    strcpy(cfg, CONFIG);
+    strcpy(cfg, TB_CONFIG);
     strcat(cfg, "FAST_WAKE = 0\n");
     power_on(cfg);
-    boot();
+    tb_boot();
     for (int i = 0; i < 2; i++) {
         tb_peer *p = press(cfg, 60000);
-        boot();
+        tb_boot();
         CHECK(posted_once(p));
         CHECK(!tb_join_bssid);
         CHECK(!tb_join_static);
@@ -311,16 +286,16 @@ static void test_fast_wake_off_is_the_chapter(void)
 
 static void test_corrupt_record_takes_the_full_path(void)
 {
-    first_press(CONFIG);
+    first_press(TB_CONFIG);
     tb_rtc[20] ^= 1;
-    tb_peer *p = press(CONFIG, 60000);
-    boot();
+    tb_peer *p = press(TB_CONFIG, 60000);
+    tb_boot();
     CHECK(posted_once(p));
     CHECK(!tb_join_bssid);
     CHECK(strstr(tb_reports, "info rtc"));
     /* and the record written after it is good again */
-    p = press(CONFIG, 60000);
-    boot();
+    p = press(TB_CONFIG, 60000);
+    tb_boot();
     CHECK(tb_join_static);
 }
 
@@ -330,15 +305,15 @@ static void test_tls_resumption_follows_fast_wake(void)
 {
     for (int fast = 0; fast <= 1; fast++) {
         static char cfg[1024];
-        strcpy(cfg, CONFIG);
+        strcpy(cfg, TB_CONFIG);
         strcpy(strstr(cfg, "http://"), "https://hooks.example/trigger/button_pressed/with/key/abc'\n"
                "BUTTON_ID = 'micropython1'\n");
         strcat(cfg, fast ? "FAST_WAKE = 1\n" : "FAST_WAKE = 0\n");
         power_on(cfg);
-        boot();
+        tb_boot();
         wake(HAL_RESET_DEEPSLEEP, cfg, 60000);
-        tb_peer *p = tb_add_peer(IP_HOOK, 443, OK_REPLY);
-        boot();
+        tb_peer *p = tb_add_peer(TB_IP_HOOK, 443, TB_OK_REPLY);
+        tb_boot();
         CHECK(p->used && p->tls && tb_slept);
         CHECK_INT(p->tls_resume, fast);
     }

@@ -9,48 +9,24 @@
 #include "bh_opts.h"
 #include "testboard.h"
 
-#define IP_HOOK 0x0A000005u   /* 10.0.0.5, where hooks.example resolves */
-
-static const char *CONFIG =
-    "WIFI_SSID = 'home-net'\n"
-    "WIFI_PASSWORD = 'correct horse'\n"
-    "WEBHOOK_URL = 'http://hooks.example/trigger/button_pressed/with/key/abc'\n"
-    "BUTTON_ID = 'micropython1'\n";
-
-static const char *OK_REPLY =
-    "HTTP/1.1 200 OK\r\nContent-Length: 54\r\n\r\n"
-    "Congratulations! You've fired the button_pressed event";
-
 static char config[1024];
 static int no_ap;   /* the next wakes find no access point (1), or one with another password (2) */
 
 /* The next boot of one board: RTC memory kept (unless power-on), everything else fresh. */
 static void wake(hal_reset_cause_t cause, int64_t slept_ms)
 {
-    static uint8_t rtc[HAL_RTC_SIZE];
-    memcpy(rtc, tb_rtc, sizeof rtc);
-    tb_reset();
-    if (cause != HAL_RESET_PWRON)
-        memcpy(tb_rtc, rtc, sizeof rtc);
-    tb_reset_cause = cause;
-    tb_slept_for_ms = slept_ms;
+    tb_wake(cause, slept_ms);
     tb_fs_put("config.py", config);
     if (no_ap != 1)
         tb_add_ap("home-net", no_ap ? "changed" : "correct horse", 6, -58, HAL_AUTH_WPA2_PSK, 0);
-    tb_dns_add("hooks.example", IP_HOOK);
-}
-
-static void boot(void)
-{
-    if (setjmp(tb_exit) == 0)
-        app_main();
+    tb_dns_add("hooks.example", TB_IP_HOOK);
 }
 
 static void power_on(const char *extra)
 {
-    snprintf(config, sizeof config, "%s%s", CONFIG, extra ? extra : "");
+    snprintf(config, sizeof config, "%s%s", TB_CONFIG, extra ? extra : "");
     wake(HAL_RESET_PWRON, -1);
-    boot();
+    tb_boot();
 }
 
 static press_queue queue(void)
@@ -145,8 +121,8 @@ static void test_endpoint_down_then_up(void)
     CHECK_INT(tb_sleep_ms, 0);
     for (int i = 1; i <= 3; i++) {
         wake(HAL_RESET_DEEPSLEEP, 5000);
-        tb_add_peer(IP_HOOK, 80, NULL)->connect_err = BH_ERR_REFUSED;
-        boot();
+        tb_add_peer(TB_IP_HOOK, 80, NULL)->connect_err = BH_ERR_REFUSED;
+        tb_boot();
         CHECK(tb_slept);
         CHECK_INT(queue().count, i);
         CHECK_INT(queue().last_err, BH_ERR_REFUSED);
@@ -156,8 +132,8 @@ static void test_endpoint_down_then_up(void)
     wake(HAL_RESET_DEEPSLEEP, 5000);
     tb_peer *p[4];
     for (int i = 0; i < 4; i++)
-        p[i] = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+        p[i] = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(strstr(tb_console, "Last wake failed in call_webhook: connection refused (-7); 3 kept"));
     CHECK(strstr(tb_reports, "info last_wake -7 call_webhook: connection refused (-7); 3 kept"));
     char want[64];
@@ -181,8 +157,8 @@ static void test_reply_lost_is_resent_with_the_same_key(void)
 {
     power_on(NULL);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    tb_peer *lost = tb_add_peer(IP_HOOK, 80, NULL);   /* reads the request, closes, no reply */
-    boot();
+    tb_peer *lost = tb_add_peer(TB_IP_HOOK, 80, NULL);   /* reads the request, closes, no reply */
+    tb_boot();
     CHECK(lost->sent_len > 0);
     CHECK_INT(queue().count, 1);
     char first[64];
@@ -190,9 +166,9 @@ static void test_reply_lost_is_resent_with_the_same_key(void)
     CHECK(first[0]);
     /* the timer's wake: no new press, the kept one again */
     wake(HAL_RESET_DEEPSLEEP, 60000);
-    tb_peer *again = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    tb_peer *extra = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_peer *again = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_peer *extra = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(strstr(tb_console, "Retry wake: 1 kept"));
     CHECK_STR(key_of(again), first);
     CHECK(!extra->used);
@@ -204,12 +180,12 @@ static void test_press_during_backoff_is_a_press(void)
 {
     power_on(NULL);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    tb_add_peer(IP_HOOK, 80, NULL)->connect_err = BH_ERR_REFUSED;
-    boot();
+    tb_add_peer(TB_IP_HOOK, 80, NULL)->connect_err = BH_ERR_REFUSED;
+    tb_boot();
     wake(HAL_RESET_DEEPSLEEP, 30000);                /* pressed 30 s into a 60 s timer */
-    tb_peer *a = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    tb_peer *b = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_peer *a = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_peer *b = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(a->used && b->used);
     CHECK(strstr(key_of(a), "-0") && strstr(key_of(b), "-1"));
     CHECK_INT(queue().count, 0);
@@ -221,27 +197,27 @@ static void test_retry_backoff(void)
 {
     power_on(NULL);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    boot();                                          /* no peer: refused */
+    tb_boot();                                          /* no peer: refused */
     uint32_t want = 60000;
     int wakes = 0;
     while (tb_sleep_ms && wakes < 20) {
         CHECK_INT(tb_sleep_ms, want);
         uint32_t slept = tb_sleep_ms;
         wake(HAL_RESET_DEEPSLEEP, slept);
-        boot();
+        tb_boot();
         wakes++;
         want = want * 2 > 3600000 ? 3600000 : want * 2;
     }
     CHECK_INT(wakes, BH_RETRY_WAKES);
     CHECK_INT(queue().count, 1);                     /* still kept for the next press */
     wake(HAL_RESET_DEEPSLEEP, 999999999);            /* hal_slept_ms: no timer was set */
-    boot();
+    tb_boot();
     CHECK_INT(queue().count, 2);
     CHECK_INT(tb_sleep_ms, 60000);
 
     power_on("RETRY_WAKE = 0\n");
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    boot();
+    tb_boot();
     CHECK_INT(queue().count, 1);
     CHECK_INT(tb_sleep_ms, 0);
 }
@@ -252,7 +228,7 @@ static void test_full_queue_on_the_board(void)
     power_on("RETRY_WAKE = 0\n");
     for (int i = 0; i < PQ_MAX + 1; i++) {
         wake(HAL_RESET_DEEPSLEEP, 5000);
-        boot();
+        tb_boot();
     }
     CHECK(strstr(tb_reports, "info queue -2 queue full: oldest press dropped"));
     CHECK_INT(queue().count, PQ_MAX);
@@ -266,14 +242,14 @@ static void test_press_kept_through_a_bad_config(void)
     power_on(NULL);
     snprintf(config, sizeof config, "WIFI_SSID = 'home-net'\n");
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    boot();
+    tb_boot();
     CHECK_INT(queue().count, 1);
     CHECK_INT(queue().last_where, PQ_AT_CONFIG);
-    snprintf(config, sizeof config, "%s", CONFIG);
+    snprintf(config, sizeof config, "%s", TB_CONFIG);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    tb_peer *a = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    tb_peer *b = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_peer *a = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_peer *b = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(strstr(tb_console, "Last wake failed in load_config"));
     CHECK(a->used && b->used);
     CHECK_INT(queue().count, 0);
@@ -286,14 +262,14 @@ static void test_ids_differ_across_power_cycles(void)
     tb_random_seed = 11;
     power_on(NULL);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    tb_peer *p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     snprintf(k1, sizeof k1, "%s", key_of(p));
     tb_random_seed = 12;                             /* the hardware RNG gives other bits */
     power_on(NULL);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    p = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(strlen(k1) > 22);
     CHECK(strcmp(k1, key_of(p)) != 0);
     CHECK(strstr(k1, "-0") && strstr(key_of(p), "-0"));   /* both first presses */
@@ -332,12 +308,12 @@ static void test_awake_bound(void)
         if (cases[i].join_ms)
             tb_join_ms = (uint32_t)cases[i].join_ms;
         if (cases[i].peer == 1)
-            tb_add_peer(IP_HOOK, 80, "")->stall = 1;
+            tb_add_peer(TB_IP_HOOK, 80, "")->stall = 1;
         if (cases[i].peer == 4)
-            tb_add_peer(IP_HOOK, 443, NULL)->tls_err = BH_ERR_TLS;
+            tb_add_peer(TB_IP_HOOK, 443, NULL)->tls_err = BH_ERR_TLS;
         if (cases[i].peer == 2)
-            tb_add_peer(IP_HOOK, 80, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
-        boot();
+            tb_add_peer(TB_IP_HOOK, 80, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
+        tb_boot();
         if (!tb_slept || tb_now_ms > 12000 || queue().last_err != cases[i].err)
             printf("  awake bound: %s: slept %d at %lu ms, err %d\n%s", cases[i].name, tb_slept,
                    (unsigned long)tb_now_ms, queue().last_err, tb_reports);
@@ -348,7 +324,7 @@ static void test_awake_bound(void)
         no_ap = 0;
         wake(HAL_RESET_DEEPSLEEP, 1000);
         tb_join_ms = 600000;                         /* this wake fails too; only its start */
-        boot();
+        tb_boot();
         if (!strstr(tb_console, cases[i].reason))
             printf("  %s: %s\n%s", cases[i].name, tb_console, tb_reports);
         CHECK(strstr(tb_console, cases[i].reason));
@@ -361,19 +337,19 @@ static void test_refused_over_the_kept_lease(void)
 {
     power_on(NULL);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();                                          /* full join; AP, lease, DNS kept */
+    tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();                                          /* full join; AP, lease, DNS kept */
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    boot();                                          /* no peer: refused */
+    tb_boot();                                          /* no peer: refused */
     CHECK_INT(tb_joins, 1);
     CHECK(tb_join_static);                           /* over the kept lease */
     CHECK_INT(tb_connects, 2);                       /* the cached address, then asked anew */
     CHECK_INT(tb_dns_lookups, 1);
     CHECK_INT(queue().count, 1);
     wake(HAL_RESET_DEEPSLEEP, 5000);
-    tb_peer *p = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    tb_peer *p2 = tb_add_peer(IP_HOOK, 80, OK_REPLY);
-    boot();
+    tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_peer *p2 = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
+    tb_boot();
     CHECK(p->used && p2->used);                      /* the kept press and this one */
     CHECK_INT(tb_joins, 1);
     CHECK_INT(queue().count, 0);
@@ -385,7 +361,7 @@ static void test_debug_jumper_keeps_the_press(void)
     power_on(NULL);
     wake(HAL_RESET_DEEPSLEEP, 5000);
     tb_pin_input[14] = 0;
-    boot();
+    tb_boot();
     CHECK(!tb_slept);
     CHECK_INT(queue().count, 1);
 }
