@@ -302,6 +302,64 @@ void hk_applets_free(hk_applet *list, size_t n)
     free(list);
 }
 
+/* strdup that keeps NULL */
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int hk_applet_from_cols(hk_applet *a, int64_t id, const char *name, const char *event,
+                        const char *action, const char *fields, bool enabled)
+{
+    memset(a, 0, sizeof *a);
+    a->id = id;
+    a->name = dup_or_null(name);
+    a->event = dup_or_null(event);
+    a->action = dup_or_null(action);
+    a->fields = fields ? json_loads(fields, 0, NULL) : NULL;
+    if (!a->fields)
+        a->fields = json_object();
+    a->enabled = enabled;
+    if (!a->name || !a->event || !a->action || !a->fields) {
+        hk_applet_clear(a);
+        return HK_E_STORE;
+    }
+    return HK_OK;
+}
+
+hk_event *hk_event_from_cols(int64_t id, const char *name, bool json, const char *value1,
+                             const char *value2, const char *value3, const char *payload,
+                             int64_t occurred_at, const char *source_ip)
+{
+    hk_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->id = id;
+    e->name = dup_or_null(name);
+    e->json = json;
+    e->value1 = dup_or_null(value1);
+    e->value2 = dup_or_null(value2);
+    e->value3 = dup_or_null(value3);
+    e->payload = dup_or_null(payload);
+    e->occurred_at = occurred_at;
+    e->source_ip = dup_or_null(source_ip);
+    if (!e->name) {
+        hk_event_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* the API's names (docs/hookd.md, GET /api/events) */
+const char *const hk_event_keys[HK_EVENT_KEYS] = {
+    "id", "event", "json", "value1", "value2", "value3", "payload", "occurred_at", "source_ip",
+    "idempotency_key"};
+const char *const hk_delivery_keys[HK_DELIVERY_KEYS] = {
+    "id", "applet_id", "applet", "action", "state", "tries", "next_at_ms", "created_ms",
+    "updated_ms", "last_result"};
+const char *const hk_attempt_keys[HK_ATTEMPT_KEYS] = {"started_ms", "duration_ms", "status",
+                                                      "result"};
+
 int hk_store_event_get(hk_store *s, int64_t id, hk_event **out)
 {
     return s->ops->event_get(s->db, id, out);

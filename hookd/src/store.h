@@ -143,6 +143,25 @@ typedef struct {
 extern const hk_store_ops hk_store_sqlite;
 extern const hk_store_ops hk_store_pg;
 
+/* For the backends (store.c), what does not depend on the database: */
+/* An applet from its columns as text (fields: JSON text, {} when NULL or not JSON), strings
+ * copied; HK_E_STORE (and a cleared *a) when out of memory or a column is NULL. */
+int hk_applet_from_cols(hk_applet *a, int64_t id, const char *name, const char *event,
+                        const char *action, const char *fields, bool enabled);
+/* An event read back from its columns, strings copied (NULL stays NULL); NULL when out of
+ * memory or name is NULL. */
+hk_event *hk_event_from_cols(int64_t id, const char *name, bool json, const char *value1,
+                             const char *value2, const char *value3, const char *payload,
+                             int64_t occurred_at, const char *source_ip);
+/* The keys of hk_store_events_json's objects, one per column the backends select, in order:
+ * an event's, a delivery's, an attempt's. */
+#define HK_EVENT_KEYS 10
+#define HK_DELIVERY_KEYS 10
+#define HK_ATTEMPT_KEYS 4
+extern const char *const hk_event_keys[HK_EVENT_KEYS];
+extern const char *const hk_delivery_keys[HK_DELIVERY_KEYS];
+extern const char *const hk_attempt_keys[HK_ATTEMPT_KEYS];
+
 /* Opens the store: a data folder ("DIR" or "sqlite:DIR") or a PostgreSQL database
  * ("postgresql://..." or "postgres://...", libpq's URI), creating or migrating its tables;
  * NULL with a message in err. */

@@ -664,20 +664,9 @@ static int pg_setting_add(void *db, const char *name, const char *value)
 
 static int applet_from_row(const PGresult *res, int row, hk_applet *a)
 {
-    memset(a, 0, sizeof *a);
-    a->id = get64(res, row, 0);
-    a->name = strdup(PQgetvalue(res, row, 1));
-    a->event = strdup(PQgetvalue(res, row, 2));
-    a->action = strdup(PQgetvalue(res, row, 3));
-    a->fields = json_loads(PQgetvalue(res, row, 4), 0, NULL);
-    if (!a->fields)
-        a->fields = json_object();
-    a->enabled = PQgetvalue(res, row, 5)[0] == 't';
-    if (!a->name || !a->event || !a->action || !a->fields) {
-        hk_applet_clear(a);
-        return HK_E_STORE;
-    }
-    return HK_OK;
+    return hk_applet_from_cols(a, get64(res, row, 0), PQgetvalue(res, row, 1),
+                               PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
+                               PQgetvalue(res, row, 4), PQgetvalue(res, row, 5)[0] == 't');
 }
 
 static int pg_applet_list(void *db, hk_applet **out, size_t *n)
@@ -800,9 +789,10 @@ static int pg_applet_delete(void *db, int64_t id)
 
 /* ---- reading events ---- */
 
-static char *dup_or_null(const PGresult *res, int row, int col)
+/* the text of a cell, or NULL */
+static const char *text_or_null(const PGresult *res, int row, int col)
 {
-    return PQgetisnull(res, row, col) ? NULL : strdup(PQgetvalue(res, row, col));
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
 static int pg_event_get(void *db, int64_t id, hk_event **out)
@@ -823,24 +813,12 @@ static int pg_event_get(void *db, int64_t id, hk_event **out)
     } else if (PQntuples(res) == 0) {
         rc = HK_E_NOTFOUND;
     } else {
-        hk_event *e = calloc(1, sizeof *e);
-        if (e) {
-            e->id = id;
-            e->name = dup_or_null(res, 0, 0);
-            e->json = PQgetvalue(res, 0, 1)[0] == 't';
-            e->value1 = dup_or_null(res, 0, 2);
-            e->value2 = dup_or_null(res, 0, 3);
-            e->value3 = dup_or_null(res, 0, 4);
-            e->payload = dup_or_null(res, 0, 5);
-            e->occurred_at = get64(res, 0, 6);
-            e->source_ip = dup_or_null(res, 0, 7);
-            if (e->name) {
-                *out = e;
-                rc = HK_OK;
-            } else {
-                hk_event_free(e);
-            }
-        }
+        *out = hk_event_from_cols(id, text_or_null(res, 0, 0), PQgetvalue(res, 0, 1)[0] == 't',
+                                  text_or_null(res, 0, 2), text_or_null(res, 0, 3),
+                                  text_or_null(res, 0, 4), text_or_null(res, 0, 5),
+                                  get64(res, 0, 6), text_or_null(res, 0, 7));
+        if (*out)
+            rc = HK_OK;
     }
     PQclear(res);
     pthread_mutex_unlock(&p->r.mu);
@@ -891,12 +869,6 @@ static char *id_array(const PGresult *res)
 
 static int pg_events_json(void *db, const hk_event_query *qr, json_t **out)
 {
-    static const char *const ekeys[] = {"id", "event", "json", "value1", "value2", "value3",
-                                        "payload", "occurred_at", "source_ip", "idempotency_key"};
-    static const char *const dkeys[] = {"id", "applet_id", "applet", "action", "state",
-                                        "tries", "next_at_ms", "created_ms", "updated_ms",
-                                        "last_result"};
-    static const char *const akeys[] = {"started_ms", "duration_ms", "status", "result"};
     pg *p = db;
     *out = NULL;
     pthread_mutex_lock(&p->r.mu);
@@ -946,7 +918,7 @@ static int pg_events_json(void *db, const hk_event_query *qr, json_t **out)
         /* deliveries sorted by event, attempts by delivery: walk them alongside */
         int nd = PQntuples(rd), na = PQntuples(ra);
         for (int i = 0; i < PQntuples(re); i++) {
-            json_t *e = row_json(re, i, ekeys, 10);
+            json_t *e = row_json(re, i, hk_event_keys, HK_EVENT_KEYS);
             int64_t eid = get64(re, i, 0);
             json_t *dels = json_array();
             int lo = 0, hi = nd;
@@ -958,7 +930,7 @@ static int pg_events_json(void *db, const hk_event_query *qr, json_t **out)
                     hi = mid;
             }
             for (int j = lo; j < nd && get64(rd, j, 10) == eid; j++) {
-                json_t *d = row_json(rd, j, dkeys, 10);
+                json_t *d = row_json(rd, j, hk_delivery_keys, HK_DELIVERY_KEYS);
                 int64_t did = get64(rd, j, 0);
                 json_t *atts = json_array();
                 int alo = 0, ahi = na;
@@ -970,7 +942,7 @@ static int pg_events_json(void *db, const hk_event_query *qr, json_t **out)
                         ahi = mid;
                 }
                 for (int k = alo; k < na && get64(ra, k, 4) == did; k++)
-                    json_array_append_new(atts, row_json(ra, k, akeys, 4));
+                    json_array_append_new(atts, row_json(ra, k, hk_attempt_keys, HK_ATTEMPT_KEYS));
                 json_object_set_new(d, "attempts", atts);
                 json_array_append_new(dels, d);
             }

@@ -467,23 +467,16 @@ static int sq_setting_add(void *db, const char *name, const char *value)
 
 #define APPLET_COLS "id, name, event, action, fields, enabled"
 
+/* the text of column i, or NULL */
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
 static int applet_from_row(sqlite3_stmt *st, hk_applet *a)
 {
-    memset(a, 0, sizeof *a);
-    a->id = sqlite3_column_int64(st, 0);
-    a->name = col_dup(st, 1);
-    a->event = col_dup(st, 2);
-    a->action = col_dup(st, 3);
-    const char *f = (const char *)sqlite3_column_text(st, 4);
-    a->fields = f ? json_loads(f, 0, NULL) : NULL;
-    if (!a->fields)
-        a->fields = json_object();
-    a->enabled = sqlite3_column_int(st, 5) != 0;
-    if (!a->name || !a->event || !a->action || !a->fields) {
-        hk_applet_clear(a);
-        return HK_E_STORE;
-    }
-    return HK_OK;
+    return hk_applet_from_cols(a, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2),
+                               col_text(st, 3), col_text(st, 4), sqlite3_column_int(st, 5) != 0);
 }
 
 static int sq_applet_list(void *db, hk_applet **out, size_t *n)
@@ -642,24 +635,12 @@ static int sq_event_get(void *db, int64_t id, hk_event **out)
         sqlite3_bind_int64(st, 1, id);
         int s = sqlite3_step(st);
         if (s == SQLITE_ROW) {
-            hk_event *e = calloc(1, sizeof *e);
-            if (e) {
-                e->id = id;
-                e->name = col_dup(st, 0);
-                e->json = sqlite3_column_int(st, 1) != 0;
-                e->value1 = col_dup(st, 2);
-                e->value2 = col_dup(st, 3);
-                e->value3 = col_dup(st, 4);
-                e->payload = col_dup(st, 5);
-                e->occurred_at = sqlite3_column_int64(st, 6);
-                e->source_ip = col_dup(st, 7);
-                if (e->name) {
-                    *out = e;
-                    rc = HK_OK;
-                } else {
-                    hk_event_free(e);
-                }
-            }
+            *out = hk_event_from_cols(id, col_text(st, 0), sqlite3_column_int(st, 1) != 0,
+                                      col_text(st, 2), col_text(st, 3), col_text(st, 4),
+                                      col_text(st, 5), sqlite3_column_int64(st, 6),
+                                      col_text(st, 7));
+            if (*out)
+                rc = HK_OK;
         } else if (s == SQLITE_DONE) {
             rc = HK_E_NOTFOUND;
         } else {
@@ -700,12 +681,6 @@ static int rows_json(sqlite3_stmt *st, const char *const *keys, int nkeys, json_
 
 static int sq_events_json(void *db, const hk_event_query *qr, json_t **out)
 {
-    static const char *const ekeys[] = {"id", "event", "json", "value1", "value2", "value3",
-                                        "payload", "occurred_at", "source_ip", "idempotency_key"};
-    static const char *const dkeys[] = {"id", "applet_id", "applet", "action", "state",
-                                        "tries", "next_at_ms", "created_ms", "updated_ms",
-                                        "last_result"};
-    static const char *const akeys[] = {"started_ms", "duration_ms", "status", "result"};
     sq *q = db;
     *out = NULL;
     json_t *events = json_array();
@@ -729,7 +704,7 @@ static int sq_events_json(void *db, const hk_event_query *qr, json_t **out)
         sqlite3_bind_int64(se, 1, qr->before_id);
         sqlite3_bind_text(se, 2, qr->event, -1, SQLITE_STATIC);
         sqlite3_bind_int(se, 3, qr->limit);
-        rc = rows_json(se, ekeys, 10, events);
+        rc = rows_json(se, hk_event_keys, HK_EVENT_KEYS, events);
     }
     size_t i;
     json_t *ev;
@@ -742,7 +717,7 @@ static int sq_events_json(void *db, const hk_event_query *qr, json_t **out)
         json_object_set_new(ev, "deliveries", dels);
         sqlite3_reset(sd);
         sqlite3_bind_int64(sd, 1, json_integer_value(json_object_get(ev, "id")));
-        rc = rows_json(sd, dkeys, 10, dels);
+        rc = rows_json(sd, hk_delivery_keys, HK_DELIVERY_KEYS, dels);
         size_t j;
         json_t *d;
         json_array_foreach(dels, j, d)
@@ -753,7 +728,7 @@ static int sq_events_json(void *db, const hk_event_query *qr, json_t **out)
             json_object_set_new(d, "attempts", atts);
             sqlite3_reset(sa);
             sqlite3_bind_int64(sa, 1, json_integer_value(json_object_get(d, "id")));
-            rc = rows_json(sa, akeys, 4, atts);
+            rc = rows_json(sa, hk_attempt_keys, HK_ATTEMPT_KEYS, atts);
         }
     }
     if (rc != HK_OK)
