@@ -10,6 +10,7 @@ Every test that starts hookd through Hookd gets, when it stops it, a check that 
 0 and that no sanitizer or valgrind report is in its log.
 """
 import http.client
+import importlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -258,6 +260,19 @@ class Hookd:
                 name, value = line.rsplit(" ", 1)
                 out[name] = float(value)
         return out
+
+
+def system_python(module):
+    """Debian's python3 modules (python3-aiosmtpd, ...) live in the system interpreter, which a
+    venv or pyenv python3 first on PATH does not see: when module cannot be imported, runs
+    this test again under /usr/bin/python3."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        if os.path.exists("/usr/bin/python3") and \
+                os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
+            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+        raise
 
 
 def check_clean(log):

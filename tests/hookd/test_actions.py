@@ -23,14 +23,9 @@ import time
 import unittest
 import warnings
 
-# Debian's python3-aiosmtpd lives in the system interpreter; a venv or pyenv python3 first on
-# PATH does not see it.
-try:
-    import aiosmtpd  # noqa: F401
-except ImportError:
-    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    raise
+from hookd_harness import system_python  # noqa: E402
+
+system_python("aiosmtpd")   # Debian's python3-aiosmtpd
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
