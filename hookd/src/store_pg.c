@@ -867,6 +867,20 @@ static char *id_array(const PGresult *res)
     return s;
 }
 
+/* The first row of res whose column col (sorted ascending) is at least v: a binary search */
+static int first_row(const PGresult *res, int col, int64_t v)
+{
+    int lo = 0, hi = PQntuples(res);
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (get64(res, mid, col) < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int pg_events_json(void *db, const hk_event_query *qr, json_t **out)
 {
     pg *p = db;
@@ -921,27 +935,13 @@ static int pg_events_json(void *db, const hk_event_query *qr, json_t **out)
             json_t *e = row_json(re, i, hk_event_keys, HK_EVENT_KEYS);
             int64_t eid = get64(re, i, 0);
             json_t *dels = json_array();
-            int lo = 0, hi = nd;
-            while (lo < hi) {   /* the first delivery of eid */
-                int mid = (lo + hi) / 2;
-                if (get64(rd, mid, 10) < eid)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            for (int j = lo; j < nd && get64(rd, j, 10) == eid; j++) {
+            /* column 10: the delivery's event_id */
+            for (int j = first_row(rd, 10, eid); j < nd && get64(rd, j, 10) == eid; j++) {
                 json_t *d = row_json(rd, j, hk_delivery_keys, HK_DELIVERY_KEYS);
                 int64_t did = get64(rd, j, 0);
                 json_t *atts = json_array();
-                int alo = 0, ahi = na;
-                while (alo < ahi) {
-                    int mid = (alo + ahi) / 2;
-                    if (get64(ra, mid, 4) < did)
-                        alo = mid + 1;
-                    else
-                        ahi = mid;
-                }
-                for (int k = alo; k < na && get64(ra, k, 4) == did; k++)
+                /* column 4: the attempt's delivery_id */
+                for (int k = first_row(ra, 4, did); k < na && get64(ra, k, 4) == did; k++)
                     json_array_append_new(atts, row_json(ra, k, hk_attempt_keys, HK_ATTEMPT_KEYS));
                 json_object_set_new(d, "attempts", atts);
                 json_array_append_new(dels, d);
