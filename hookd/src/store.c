@@ -263,7 +263,13 @@ int hk_store_setting_add(hk_store *s, const char *name, const char *value)
 
 int hk_store_applet_list(hk_store *s, hk_applet **out, size_t *n)
 {
-    return s->ops->applet_list(s->db, out, n);
+    int rc = s->ops->applet_list(s->db, out, n);
+    if (rc != HK_OK) {   /* the backend may have read part of the list */
+        hk_applets_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 int hk_store_applet_get(hk_store *s, int64_t id, const char *name, hk_applet *out)

@@ -111,6 +111,7 @@ typedef struct {
     int (*setting_get)(void *db, const char *name, char **value);
     int (*setting_set)(void *db, const char *name, const char *value);
     int (*setting_add)(void *db, const char *name, const char *value);
+    /* on failure *out may hold the *n applets read so far: the caller frees them */
     int (*applet_list)(void *db, hk_applet **out, size_t *n);
     int (*applet_get)(void *db, int64_t id, const char *name, hk_applet *out);
     int (*applet_insert)(void *db, hk_applet *a, int64_t now_ms);
@@ -161,6 +162,8 @@ hk_event *hk_event_from_cols(int64_t id, const char *name, bool json, const char
 extern const char *const hk_event_keys[HK_EVENT_KEYS];
 extern const char *const hk_delivery_keys[HK_DELIVERY_KEYS];
 extern const char *const hk_attempt_keys[HK_ATTEMPT_KEYS];
+/* a session's last use is written back at most this often (sessions' get) */
+#define HK_SESSION_TOUCH_MS 60000
 
 /* Opens the store: a data folder ("DIR" or "sqlite:DIR") or a PostgreSQL database
  * ("postgresql://..." or "postgres://...", libpq's URI), creating or migrating its tables;

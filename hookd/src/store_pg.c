@@ -692,11 +692,6 @@ static int pg_applet_list(void *db, hk_applet **out, size_t *n)
     }
     PQclear(res);
     pthread_mutex_unlock(&p->r.mu);
-    if (rc != HK_OK) {
-        hk_applets_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
     return rc;
 }
 
@@ -1162,8 +1157,6 @@ static int pg_prune(void *db, int64_t before_s, int64_t *deleted)
 
 /* ---- sessions ---- */
 
-#define SESSION_TOUCH_MS 60000
-
 static int pg_session_put(void *db, const char *id, const char *csrf, int64_t now_ms,
                           int64_t idle_ms)
 {
@@ -1203,7 +1196,7 @@ static int pg_session_get(void *db, const char *id, int64_t now_ms, int64_t idle
         rc = HK_OK;
     }
     PQclear(res);
-    if (rc == HK_OK && now_ms - last > SESSION_TOUCH_MS) {
+    if (rc == HK_OK && now_ms - last > HK_SESSION_TOUCH_MS) {
         num now;
         const char *tv[] = {n64(&now, now_ms), id};
         cmd(c, "UPDATE sessions SET last_ms = $1 WHERE id = $2", 2, tv, NULL, "touch session");

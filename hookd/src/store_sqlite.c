@@ -510,11 +510,6 @@ static int sq_applet_list(void *db, hk_applet **out, size_t *n)
         sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&q->rmu);
-    if (rc != HK_OK) {
-        hk_applets_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
     return rc;
 }
 
@@ -1002,8 +997,6 @@ static int sq_session_put(void *db, const char *id, const char *csrf, int64_t no
     return rc;
 }
 
-#define SESSION_TOUCH_MS 60000
-
 static int sq_session_get(void *db, const char *id, int64_t now_ms, int64_t idle_ms, char *csrf,
                           size_t csrfcap)
 {
@@ -1032,7 +1025,7 @@ static int sq_session_get(void *db, const char *id, int64_t now_ms, int64_t idle
         sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&q->rmu);
-    if (rc == HK_OK && now_ms - last > SESSION_TOUCH_MS) {
+    if (rc == HK_OK && now_ms - last > HK_SESSION_TOUCH_MS) {
         pthread_mutex_lock(&q->wmu);
         st = prep(q->w, "UPDATE sessions SET last_ms = ? WHERE id = ?");
         if (st) {
