@@ -168,8 +168,8 @@ static void two_instances(const char *where, int64_t now)
 /* A data folder as the first hookd left it (schema version 1, PRAGMA user_version, no
  * schema_version table): opening it migrates it to the current version with its rows kept.
  * The schema below is a frozen copy of store_sqlite.c's migration 1 on purpose: it stands for
- * the files already out there, so an edit of that migration (which old files never get)
- * shows up here as a failure instead of passing with it. */
+ * the files already out there, so code that relies on an edit of that migration (which old
+ * files never get) fails here instead of passing with it. */
 static void migrate_from_v1(void)
 {
     char dir[] = "/tmp/hookd-test-v1-XXXXXX", path[128], err[256];
