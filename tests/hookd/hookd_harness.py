@@ -262,6 +262,19 @@ class Hookd:
         return out
 
 
+def wait_for(what, check, timeout=30, h=None):
+    """Polls check() until it returns something true (returned), or fails after timeout
+    seconds (longer under a sanitizer or valgrind) naming what, with hookd h's log if given."""
+    end = time.time() + timeout * SLOW
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.time() > end:
+            raise AssertionError("timed out waiting for %s%s" % (what, "\n" + h.log() if h else ""))
+        time.sleep(0.05)
+
+
 def system_python(module):
     """Debian's python3 modules (python3-aiosmtpd, ...) live in the system interpreter, which a
     venv or pyenv python3 first on PATH does not see: when module cannot be imported, runs

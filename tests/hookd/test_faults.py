@@ -38,7 +38,8 @@ system_python("aiosmtpd")   # Debian's python3-aiosmtpd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hookd_harness import NO_LIMITS, SLOW, WRAPPER, Hookd, stopper, unwind  # noqa: E402
+from hookd_harness import (NO_LIMITS, SLOW, WRAPPER, Hookd, stopper, unwind,  # noqa: E402
+                           wait_for)
 from fault_targets import Broker, HttpReceiver, SmtpServer, Subscriber  # noqa: E402
 
 STORE = os.environ.get("HOOKD_TEST_STORE", "") or "sqlite"   # hookd_harness applies it
@@ -51,17 +52,6 @@ def report(name, **figures):
     print("\nfigures: hookd-faults %s store=%s hookd=%s %s"
           % (name, "sqlite" if STORE == "sqlite" else "postgresql", variant,
              " ".join("%s=%s" % kv for kv in figures.items())), flush=True)
-
-
-def wait_for(what, check, timeout=30, h=None):
-    end = time.time() + timeout * SLOW
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.time() > end:
-            raise AssertionError("timed out waiting for %s%s" % (what, "\n" + h.log() if h else ""))
-        time.sleep(0.1)
 
 
 def all_events(h):

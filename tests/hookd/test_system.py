@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 from hookd_harness import system_python  # noqa: E402
@@ -32,7 +31,7 @@ os.environ.setdefault("SIMBOARD", os.path.join(ROOT, "build", "main", "firmware"
                                                 "sim", "simboard"))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from hookd_harness import CURL_LINE_BODY, SLOW, Hookd, stopper, unwind  # noqa: E402
+from hookd_harness import CURL_LINE_BODY, Hookd, stopper, unwind, wait_for  # noqa: E402
 from harness import Board, Receiver, free_port  # noqa: E402
 from fault_targets import Broker, Subscriber  # noqa: E402
 
@@ -40,18 +39,6 @@ EVENT = "button_pressed"
 DEFAULT_SUBJECT = 'The event named "button_pressed" occurred on the Maker Webhooks service'
 CONGRATS = b"Congratulations! You've fired the button_pressed event"
 HTTP_BODY = '{"event": "{{EventName}}", "button": "{{Value1}}", "when": "{{OccurredAt}}"}'
-
-
-def wait_for(what, check, timeout=20):
-    """Polls check() until it returns something true, or fails after timeout seconds."""
-    end = time.time() + timeout * SLOW
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.time() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 def parse_mail(raw):
