@@ -500,5 +500,14 @@ int hk_store_delivery_counts(hk_store *s, int64_t *pending, int64_t *running, in
 
 int hk_store_prune(hk_store *s, int64_t before_s, int64_t *deleted)
 {
-    return s->ops->prune(s->db, before_s, deleted);
+    *deleted = 0;
+    /* in slices, so that triggers never wait long behind a big clean-up, nor does a
+     * transaction hold many rows for long */
+    for (;;) {
+        int n = 0;
+        int rc = s->ops->prune(s->db, before_s, &n);
+        *deleted += n;
+        if (rc != HK_OK || n < HK_PRUNE_SLICE)
+            return rc;
+    }
 }

@@ -138,7 +138,8 @@ typedef struct {
      * adds work, as with SQLite's one server per data folder) */
     int (*watch)(void *db, void (*wake)(void *), void *arg);
     int (*delivery_counts)(void *db, int64_t *pending, int64_t *running, int64_t *failed);
-    int (*prune)(void *db, int64_t before_s, int64_t *deleted);
+    /* one slice of hk_store_prune: deletes at most HK_PRUNE_SLICE events, their count in *n */
+    int (*prune)(void *db, int64_t before_s, int *n);
 } hk_store_ops;
 
 extern const hk_store_ops hk_store_sqlite;
@@ -162,6 +163,8 @@ hk_event *hk_event_from_cols(int64_t id, const char *name, bool json, const char
 extern const char *const hk_event_keys[HK_EVENT_KEYS];
 extern const char *const hk_delivery_keys[HK_DELIVERY_KEYS];
 extern const char *const hk_attempt_keys[HK_ATTEMPT_KEYS];
+/* events deleted at most per transaction of hk_store_prune (the backends' LIMIT) */
+#define HK_PRUNE_SLICE 500
 /* a session's last use is written back at most this often (sessions' get) */
 #define HK_SESSION_TOUCH_MS 60000
 

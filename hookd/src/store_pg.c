@@ -1131,27 +1131,18 @@ static int pg_delivery_counts(void *db, int64_t *pending, int64_t *running, int6
     return rc;
 }
 
-static int pg_prune(void *db, int64_t before_s, int64_t *deleted)
+static int pg_prune(void *db, int64_t before_s, int *n)
 {
     pg *p = db;
-    *deleted = 0;
-    num b;
-    const char *v[] = {n64(&b, before_s)};
-    int rc = HK_OK;
-    /* in slices, so that no transaction holds many rows for long */
-    for (;;) {
-        int n = 0;
-        pthread_mutex_lock(&p->r.mu);
-        rc = cmd(use(&p->r),
+    num b, l;
+    const char *v[] = {n64(&b, before_s), n64(&l, HK_PRUNE_SLICE)};
+    pthread_mutex_lock(&p->r.mu);
+    int rc = cmd(use(&p->r),
                  "DELETE FROM events WHERE id IN (SELECT id FROM events e"
                  " WHERE occurred_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries"
-                 " WHERE event_id = e.id AND state IN ('pending', 'running')) LIMIT 500)",
-                 1, v, &n, "prune events");
-        pthread_mutex_unlock(&p->r.mu);
-        *deleted += n;
-        if (rc != HK_OK || n < 500)
-            break;
-    }
+                 " WHERE event_id = e.id AND state IN ('pending', 'running')) LIMIT $2)",
+                 2, v, n, "prune events");
+    pthread_mutex_unlock(&p->r.mu);
     return rc;
 }
 

@@ -939,35 +939,28 @@ static int sq_delivery_counts(void *db, int64_t *pending, int64_t *running, int6
     return rc;
 }
 
-static int sq_prune(void *db, int64_t before_s, int64_t *deleted)
+static int sq_prune(void *db, int64_t before_s, int *n)
 {
     sq *q = db;
-    *deleted = 0;
     int rc = HK_OK;
-    /* in slices, so that triggers never wait long behind a big clean-up */
-    for (;;) {
-        pthread_mutex_lock(&q->wmu);
-        sqlite3_stmt *st = prep(q->w,
-                                "DELETE FROM events WHERE id IN (SELECT id FROM events e"
-                                " WHERE occurred_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries"
-                                " WHERE event_id = e.id AND state IN ('pending', 'running'))"
-                                " LIMIT 500)");
-        int n = 0;
-        if (!st) {
-            rc = HK_E_STORE;
-        } else {
-            sqlite3_bind_int64(st, 1, before_s);
-            if (sqlite3_step(st) == SQLITE_DONE)
-                n = sqlite3_changes(q->w);
-            else
-                rc = fail(q->w, "prune events");
-            sqlite3_finalize(st);
-        }
-        pthread_mutex_unlock(&q->wmu);
-        *deleted += n;
-        if (rc != HK_OK || n < 500)
-            break;
+    pthread_mutex_lock(&q->wmu);
+    sqlite3_stmt *st = prep(q->w,
+                            "DELETE FROM events WHERE id IN (SELECT id FROM events e"
+                            " WHERE occurred_at < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries"
+                            " WHERE event_id = e.id AND state IN ('pending', 'running'))"
+                            " LIMIT ?2)");
+    if (!st) {
+        rc = HK_E_STORE;
+    } else {
+        sqlite3_bind_int64(st, 1, before_s);
+        sqlite3_bind_int(st, 2, HK_PRUNE_SLICE);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            *n = sqlite3_changes(q->w);
+        else
+            rc = fail(q->w, "prune events");
+        sqlite3_finalize(st);
     }
+    pthread_mutex_unlock(&q->wmu);
     return rc;
 }
 

@@ -467,6 +467,17 @@ int main(void)
     CHECK(hk_store_event_get(s, o2->id, &back) == HK_E_NOTFOUND, "deleted");
     hk_event_free(o1);
     hk_event_free(o2);
+    /* more than fits one slice (HK_PRUNE_SLICE a transaction): all of them go */
+    enum { MANY = 2 * HK_PRUNE_SLICE + 1 };
+    hk_commit *many = calloc(MANY, sizeof *many);
+    for (int i = 0; i < MANY; i++)
+        many[i].event = event("quiet", NULL, now - 100 * 86400);
+    commit_all(s, many, MANY);
+    CHECK(hk_store_prune(s, now - 86400, &deleted) == HK_OK && deleted == MANY,
+          "pruned %lld of %d", (long long)deleted, MANY);
+    for (int i = 0; i < MANY; i++)
+        hk_event_free(many[i].event);
+    free(many);
 
     /* after stop, submits are refused */
     hk_store_stop(s);
