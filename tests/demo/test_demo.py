@@ -3,7 +3,6 @@ press and the wake report, leaves nothing running, and the "keep playing" lines 
 as printed (hookd and the board started again, pressed again, the jumper, the console, curl).
 
 Env: BH_BUILD (the build folder), BH_SOURCE (the source tree)."""
-import glob
 import json
 import os
 import re
@@ -11,26 +10,15 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 BUILD = os.environ["BH_BUILD"]
 SOURCE = os.environ.get("BH_SOURCE", os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def running_with(text):
-    """Processes whose command line mentions text (the demo's folder), as (pid, args)."""
-    found = []
-    for d in glob.glob("/proc/[0-9]*"):
-        try:
-            with open(d + "/cmdline", "rb") as f:
-                args = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in args and int(d[6:]) != os.getpid():
-            found.append((int(d[6:]), args))
-    return found
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from procs import running_with  # noqa: E402
 
 
 def wait_for(what, cond, timeout=30):

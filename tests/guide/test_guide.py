@@ -23,7 +23,6 @@ compared with those names put back.
 
 Env: BH_BUILD (the build folder), BH_SOURCE (the source tree). `--show` prints what each step
 printed instead of comparing (to write the guide from real runs)."""
-import glob
 import json
 import os
 import re
@@ -40,6 +39,9 @@ import unittest
 BUILD = os.environ["BH_BUILD"]
 SOURCE = os.path.realpath(os.environ.get("BH_SOURCE",
                                          os.path.join(os.path.dirname(__file__), "..", "..")))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from procs import alive, running_with  # noqa: E402
+
 GUIDE = os.environ.get("BH_GUIDE", os.path.join(SOURCE, "docs", "guide.md"))
 SHOW = "--show" in sys.argv
 WAIT_S = 40   # how long a step may take to print what the guide shows
@@ -410,19 +412,10 @@ class Guide:
         self.shell.stdout.close()
 
 
-def alive(pid):
-    """Running (a zombie the shell has not reaped yet has stopped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def sweep(text):
     """Stop the processes this test started that are still running: those whose command line
     names its own temporary folder."""
-    pids = [pid for pid, _ in running_with(text, with_pids=True)]
+    pids = [pid for pid, _ in running_with(text)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             try:
@@ -432,19 +425,6 @@ def sweep(text):
         deadline = time.time() + 10
         while time.time() < deadline and any(alive(p) for p in pids):
             time.sleep(0.05)
-
-
-def running_with(text, with_pids=False):
-    found = []
-    for d in glob.glob("/proc/[0-9]*"):
-        try:
-            with open(d + "/cmdline", "rb") as f:
-                args = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in args and alive(int(d[6:])):
-            found.append((int(d[6:]), args) if with_pids else args)
-    return found
 
 
 class GuideTest(unittest.TestCase):
