@@ -889,38 +889,32 @@ static int pg_events_json(void *db, const hk_event_query *qr, json_t **out)
     int rc = cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL, "begin");
     num before, limit;
     const char *ev[] = {n64(&before, qr->before_id), qr->event, n64(&limit, qr->limit)};
-    if (rc == HK_OK) {
-        re = run(c,
-                 "SELECT id, name, json, value1, value2, value3, payload, occurred_at, source_ip,"
-                 " idem_key FROM events WHERE ($1 = 0 OR id < $1) AND ($2::text IS NULL OR"
-                 " name = $2) ORDER BY id DESC LIMIT $3",
-                 3, ev);
-        if (!re || PQresultStatus(re) != PGRES_TUPLES_OK)
-            rc = fail(c, re, "list events");
-    }
+    if (rc == HK_OK &&
+        !(re = rows(c,
+                    "SELECT id, name, json, value1, value2, value3, payload, occurred_at,"
+                    " source_ip, idem_key FROM events WHERE ($1 = 0 OR id < $1) AND"
+                    " ($2::text IS NULL OR name = $2) ORDER BY id DESC LIMIT $3",
+                    3, ev, "list events")))
+        rc = HK_E_STORE;
     if (rc == HK_OK && !(eids = id_array(re)))
         rc = HK_E_STORE;
-    if (rc == HK_OK) {
-        const char *dv[] = {eids};
-        rd = run(c,
-                 "SELECT id, applet_id, applet_name, action, state, tries, next_at, created_ms,"
-                 " updated_ms, last_result, event_id FROM deliveries"
-                 " WHERE event_id = ANY($1::bigint[]) ORDER BY event_id, id",
-                 1, dv);
-        if (!rd || PQresultStatus(rd) != PGRES_TUPLES_OK)
-            rc = fail(c, rd, "list deliveries");
-    }
+    const char *dv[] = {eids};
+    if (rc == HK_OK &&
+        !(rd = rows(c,
+                    "SELECT id, applet_id, applet_name, action, state, tries, next_at,"
+                    " created_ms, updated_ms, last_result, event_id FROM deliveries"
+                    " WHERE event_id = ANY($1::bigint[]) ORDER BY event_id, id",
+                    1, dv, "list deliveries")))
+        rc = HK_E_STORE;
     if (rc == HK_OK && !(dids = id_array(rd)))
         rc = HK_E_STORE;
-    if (rc == HK_OK) {
-        const char *av[] = {dids};
-        ra = run(c,
-                 "SELECT started_ms, duration_ms, status, result, delivery_id FROM attempts"
-                 " WHERE delivery_id = ANY($1::bigint[]) ORDER BY delivery_id, id",
-                 1, av);
-        if (!ra || PQresultStatus(ra) != PGRES_TUPLES_OK)
-            rc = fail(c, ra, "list attempts");
-    }
+    const char *av[] = {dids};
+    if (rc == HK_OK &&
+        !(ra = rows(c,
+                    "SELECT started_ms, duration_ms, status, result, delivery_id FROM attempts"
+                    " WHERE delivery_id = ANY($1::bigint[]) ORDER BY delivery_id, id",
+                    1, av, "list attempts")))
+        rc = HK_E_STORE;
     rollback(c);
     if (rc == HK_OK) {
         events = json_array();
