@@ -308,6 +308,23 @@ void hk_applets_free(hk_applet *list, size_t n)
     free(list);
 }
 
+void hk_commit_outcome(hk_commit **items, size_t n, hk_finish **fins, size_t nf, int rc,
+                       const char *why)
+{
+    for (size_t i = 0; i < nf; i++)
+        fins[i]->rc = rc;
+    for (size_t i = 0; i < n; i++) {
+        if (rc != HK_OK) {
+            items[i]->status = HK_COMMIT_ERROR;
+            items[i]->deliveries = 0;
+            items[i]->event_id = 0;
+            snprintf(items[i]->error, sizeof items[i]->error, "%s", why);
+        } else if (items[i]->status == HK_COMMIT_STORED) {
+            items[i]->event->id = items[i]->event_id;
+        }
+    }
+}
+
 /* strdup that keeps NULL */
 static char *dup_or_null(const char *s)
 {

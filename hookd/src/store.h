@@ -146,6 +146,10 @@ extern const hk_store_ops hk_store_sqlite;
 extern const hk_store_ops hk_store_pg;
 
 /* For the backends (store.c), what does not depend on the database: */
+/* The end of a backend's commit_events, rc its result: each attempt's rc; each event stored
+ * gets its id, or, when rc is not HK_OK, every event is HK_COMMIT_ERROR with why. */
+void hk_commit_outcome(hk_commit **items, size_t n, hk_finish **fins, size_t nf, int rc,
+                       const char *why);
 /* An applet from its columns as text (fields: JSON text, {} when NULL or not JSON), strings
  * copied; HK_E_STORE (and a cleared *a) when out of memory or a column is NULL. */
 int hk_applet_from_cols(hk_applet *a, int64_t id, const char *name, const char *event,

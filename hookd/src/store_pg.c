@@ -592,20 +592,7 @@ static int pg_commit_events(void *db, hk_commit **items, size_t n, hk_finish **f
             break;
         hk_log("store: batch cancelled by PostgreSQL (%s); running it again", last_state);
     }
-    for (size_t i = 0; i < nf; i++)
-        fins[i]->rc = rc;
-    if (rc != HK_OK) {
-        for (size_t i = 0; i < n; i++) {
-            items[i]->status = HK_COMMIT_ERROR;
-            items[i]->deliveries = 0;
-            items[i]->event_id = 0;
-            snprintf(items[i]->error, sizeof items[i]->error, "%s", why);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            if (items[i]->status == HK_COMMIT_STORED)
-                items[i]->event->id = items[i]->event_id;
-    }
+    hk_commit_outcome(items, n, fins, nf, rc, why);
     pthread_mutex_unlock(&p->w.mu);
     return rc;
 }

@@ -378,23 +378,12 @@ static int sq_commit_events(void *db, hk_commit **items, size_t n, hk_finish **f
         if (rc == HK_OK && exec(q->w, "COMMIT") != HK_OK)
             rc = HK_E_STORE;
     }
-    for (size_t i = 0; i < nf; i++)
-        fins[i]->rc = rc;
+    char why[120] = "";
     if (rc != HK_OK) {
-        char why[120];
         snprintf(why, sizeof why, "%s", sqlite3_errmsg(q->w));
         rollback(q->w);
-        for (size_t i = 0; i < n; i++) {
-            items[i]->status = HK_COMMIT_ERROR;
-            items[i]->deliveries = 0;
-            items[i]->event_id = 0;
-            snprintf(items[i]->error, sizeof items[i]->error, "%s", why);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            if (items[i]->status == HK_COMMIT_STORED)
-                items[i]->event->id = items[i]->event_id;
     }
+    hk_commit_outcome(items, n, fins, nf, rc, why);
     pthread_mutex_unlock(&q->wmu);
     return rc;
 }
