@@ -238,6 +238,21 @@ done
 printf '  (webhook went on running its commands for %.1f s after wrk stopped)\n' \
   "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')"
 run_wrk hookd-cmd "http://127.0.0.1:$hport/trigger/bench_cmd/with/key/$key"
+# hookd answers once a trigger is stored and runs its commands off the request path: how long
+# its queue takes to drain after wrk stops is the other half of the comparison (up to 180 s;
+# what is left then resumes at the next start, as the durability lines below count).
+queued() {
+  curl -s "http://127.0.0.1:$hport/metrics" |
+    awk '/^hookd_deliveries_(pending|running) /{n += $2} END{print n + 0}'
+}
+t0=$(date +%s.%N); left0=$(queued); left=$left0
+for _ in $(seq 1800); do
+  left=$(queued); [ "$left" -eq 0 ] && break
+  sleep 0.1
+done
+took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
+printf '  (hookd ran the %d commands still queued when wrk stopped in %.1f s: %.0f a second; %d left)\n' \
+  "$left0" "$took" "$(awk -v n="$((left0 - left))" -v t="$took" 'BEGIN{print (t > 0 ? n / t : 0)}')" "$left"
 
 
 # -- stop hookd, then count what it stored ---------------------------------------------------
