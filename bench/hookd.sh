@@ -38,18 +38,9 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_up() {   # URL: waits until something answers there (10 s at most)
-  for _ in $(seq 200); do
-    curl -s -o /dev/null -X POST "$1" && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing answers at $1" >&2
-  exit 1
-}
 
 # -- the three servers -------------------------------------------------------------------
 hport=$(free_port)
@@ -85,31 +76,8 @@ webhook_pid=$!
 pids+=("$webhook_pid")
 
 nport=$(free_port)
-mkdir -p "$tmp/nginx"
-{
-  [ "$(id -u)" -eq 0 ] && echo "user root;"
-  cat <<EOF
-worker_processes auto;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
-  server {
-    listen 127.0.0.1:$nport;
-    location / {
-      default_type "text/html; charset=utf-8";
-      return 200 "Congratulations! You've fired the button_pressed event";
-    }
-  }
-}
-EOF
-} >"$tmp/nginx/nginx.conf"
+nginx_fixed_conf "$tmp/nginx" "$nport" auto \
+  "Congratulations! You've fired the button_pressed event"
 "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
 nginx_pid=$!
 pids+=("$nginx_pid")
@@ -119,17 +87,7 @@ wait_up "http://127.0.0.1:$wport/hooks/accept"
 wait_up "http://127.0.0.1:$nport/"
 
 # -- wrk -----------------------------------------------------------------------------------
-cat >"$tmp/post.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %.3f %.3f\n", summary.requests, e.status,
-    e.connect + e.read + e.write + e.timeout, summary.duration,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-EOF
+post_lua "$tmp/post.lua" "$body"
 
 # CPU time (ticks) used so far by a server and its children (nginx's workers)
 cpu_ticks() {   # PID

@@ -36,34 +36,15 @@ stop_all() {
   pids=()
 }
 trap 'stop_all; rm -rf "$tmp"' EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_up() {
-  for _ in $(seq 300); do
-    curl -s -o /dev/null -X POST "$1" && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing answers at $1" >&2
-  exit 1
-}
 new_db() {   # a new empty database on the server: its URL
   python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import pg_harness; print(pg_harness.new_database(sys.argv[2]))' \
     "$src/tests/hookd" "$HOOKD_TEST_STORE"
 }
 
-cat >"$tmp/post.lua" <<'EOF'
-wrk.method = "POST"
-wrk.body = '{"value1":"micropython1"}'
-wrk.headers["Content-Type"] = "application/json"
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %.3f %.3f\n", summary.requests, e.status,
-    e.connect + e.read + e.write + e.timeout, summary.duration,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-EOF
+post_lua "$tmp/post.lua" '{"value1":"micropython1"}'
 
 # run NAME STORE-ARGS-PREFIX N: N hookd instances (each: STORE args), nginx in front, wrk
 run() {
@@ -86,7 +67,7 @@ EOF
     "$hookd" $store --listen "127.0.0.1:$port" --config "$tmp/$name-$i.json" \
       2>"$tmp/$name-$i.log" &
     pids+=("$!")
-    wait_up "http://127.0.0.1:$port/trigger/bench_warm/with/key/$key"
+    wait_up "http://127.0.0.1:$port/trigger/bench_warm/with/key/$key" 300 || exit 1
   done
   local nport
   nport=$(free_port)
@@ -108,7 +89,7 @@ EOF
   "$nginx_bin" -p "$tmp/nginx-$name" -c "$tmp/nginx-$name/nginx.conf" -g 'daemon off;' \
     2>"$tmp/nginx-$name/stderr" &
   pids+=("$!")
-  wait_up "http://127.0.0.1:$nport/trigger/bench_warm/with/key/$key"
+  wait_up "http://127.0.0.1:$nport/trigger/bench_warm/with/key/$key" 300 || exit 1
 
   local out reqs non2xx sockerr dur l50 l99 rps
   out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" \

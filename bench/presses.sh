@@ -32,9 +32,8 @@ stop() {
   boards=() spids=() hpid= npid=
 }
 trap 'stop; rm -rf "$tmp"' EXIT
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 port=$(free_port)
 tls_port=$(free_port)

@@ -39,6 +39,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$here/../lib.sh"
 
 # -- build the fronts whose library is installed (the others are reported as missing) ------
 cflags="-O2 -g -Wall -Wextra -Werror -std=gnu11 -pthread"
@@ -63,29 +65,8 @@ for f in mhd-epoll mhd-poll mhd-threads h2o evhttp evhtp soup; do
   fi
 done
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_up() {   # URL
-  for _ in $(seq 200); do
-    curl -s -o /dev/null -X POST "$1" && return 0
-    sleep 0.05
-  done
-  echo "fronts: nothing answers at $1" >&2
-  return 1
-}
 
-cat >"$tmp/post.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %.3f %.3f\n", summary.requests, e.status,
-    e.connect + e.read + e.write + e.timeout, summary.duration,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-EOF
+post_lua "$tmp/post.lua" "$body"
 
 # start NAME PORT: starts a candidate in the background (pid), its URL in url
 start() {
@@ -93,31 +74,7 @@ start() {
   url="http://127.0.0.1:$port/trigger/x/with/key/$key"
   case $name in
     nginx)
-      mkdir -p "$tmp/nginx"
-      {
-        [ "$(id -u)" -eq 0 ] && echo "user root;"
-        cat <<EOF
-worker_processes $threads;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    location / {
-      default_type "text/html; charset=utf-8";
-      return 200 "Congratulations! You've fired the x event";
-    }
-  }
-}
-EOF
-      } >"$tmp/nginx/nginx.conf"
+      nginx_fixed_conf "$tmp/nginx" "$port" "$threads" "Congratulations! You've fired the x event"
       "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
         2>"$tmp/nginx/stderr" &
       pid=$! ;;
