@@ -177,20 +177,34 @@ void ev_end(sim_ev *e)
         write_all(sim_events_fd, e->buf, e->len);
 }
 
+/* One message, each of its lines stamped, in ONE write: the firmware's console lines come
+ * from another process to the same terminal, and must not land inside a multi-line message
+ * such as the wake report. */
 void sim_say(const char *fmt, ...)
 {
-    char line[4096];
+    char text[2048], out[4096], stamp[16];
     uint32_t t = sim_now();
-    int n = snprintf(line, sizeof line, "[%3u.%03u] ", (unsigned)(t / 1000), (unsigned)(t % 1000));
+    int sn = snprintf(stamp, sizeof stamp, "[%3u.%03u] ", (unsigned)(t / 1000), (unsigned)(t % 1000));
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof line - 2)
-        len = sizeof line - 2;
-    line[len++] = '\n';
-    write_all(STDOUT_FILENO, line, len);
+    size_t len = 0;
+    for (const char *p = text; len + (size_t)sn + 2 < sizeof out;) {
+        memcpy(out + len, stamp, (size_t)sn);
+        len += (size_t)sn;
+        const char *nl = strchr(p, '\n');
+        size_t k = nl ? (size_t)(nl - p) : strlen(p);
+        if (k > sizeof out - len - 2)
+            k = sizeof out - len - 2;
+        memcpy(out + len, p, k);
+        len += k;
+        out[len++] = '\n';
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    write_all(STDOUT_FILENO, out, len);
 }
 
 const char *sim_cause_name(int cause)

@@ -81,15 +81,16 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
         ev_str(&e, "last_wake_failed", c->last_wake);
     ev_end(&e);
 
-    sim_say("wake report (boot %u, %s; modeled on an ESP8266):", (unsigned)sim_sh->boot, end);
-    sim_say("  scans %u  assocs %u  dhcp %u  dns %u  tcp %u  tls %u (resumed %u)  sent %llu B in "
-            "%u packets  received %llu B", (unsigned)c->scans, (unsigned)c->assocs,
+    /* one sim_say: the report's lines stay together on the terminal */
+    sim_say("wake report (boot %u, %s; modeled on an ESP8266):\n"
+            "  scans %u  assocs %u  dhcp %u  dns %u  tcp %u  tls %u (resumed %u)  sent %llu B in "
+            "%u packets  received %llu B\n"
+            "  awake with radio on %lld ms at %.0f mA = %.1f mAs (= %.1f h of deep sleep at "
+            "%.0f uA); simulated in %u ms%s%s",
+            (unsigned)sim_sh->boot, end, (unsigned)c->scans, (unsigned)c->assocs,
             (unsigned)c->dhcp, (unsigned)c->dns, (unsigned)c->tcp, (unsigned)c->tls,
             (unsigned)c->tls_resumed, (unsigned long long)c->tx_bytes, (unsigned)c->tx_packets,
-            (unsigned long long)c->rx_bytes);
-    sim_say("  awake with radio on %lld ms at %.0f mA = %.1f mAs (= %.1f h of deep sleep at "
-            "%.0f uA); simulated in %u ms", (long long)radio, SIM_MODEL(M_RADIO_MA), mAs,
-            sleep_h, SIM_MODEL(M_SLEEP_UA), (unsigned)real_ms);
-    if (c->last_wake[0])
-        sim_say("  the wake before failed in %s", c->last_wake);
+            (unsigned long long)c->rx_bytes, (long long)radio, SIM_MODEL(M_RADIO_MA), mAs,
+            sleep_h, SIM_MODEL(M_SLEEP_UA), (unsigned)real_ms,
+            c->last_wake[0] ? "\n  the wake before failed in " : "", c->last_wake);
 }
