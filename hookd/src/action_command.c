@@ -53,8 +53,79 @@ static const hka_field command_fields[] = {
     {"argv", HKA_ARGV, true, 0, 0},
     {"timeout", HKA_INT, false, 1, 86400},
     {"retry_on_failure", HKA_BOOL, false, 0, 0},
+    {"allow_shell", HKA_BOOL, false, 0, 0},
     {NULL, 0, false, 0, 0},
 };
+
+/* Whoever holds the key fills the ingredients, so they must stay data. Two kinds of programs
+ * would run them as code (matched on argv[0]'s file name, a version suffix allowed:
+ * python3.11, perl5.36):
+ *
+ * - shells and script interpreters: their code is the argument after -c/-e (or an option
+ *   cluster ending in one, "-ec") or a script file; arguments after that are data ($1,
+ *   sys.argv[1]...), so ingredients are allowed there and only there. The script must be a
+ *   path with a "/", so an option's value ("python3 -W ignore") is not taken for it.
+ * - programs that run another program, or code, named anywhere in their arguments (env, sudo,
+ *   xargs, awk, find, ...): no ingredient in any argument ("/usr/bin/env sh -c ..." is caught
+ *   at env, whatever options come between).
+ *
+ * A list cannot be complete; for any other program its arguments are data to it, and
+ * docs/actions.md says so. "allow_shell": true lifts the rule. */
+static const char *const interpreters[] = {
+    "sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "pdksh", "yash", "fish", "csh", "tcsh",
+    "pwsh", "python", "pypy", "pypy3", "perl", "ruby", "node", "nodejs", "php", "lua", "luajit",
+    "tclsh", "wish", "expect", "Rscript", "julia", "guile", NULL,
+};
+static const char *const runners[] = {
+    "env", "exec", "command", "nice", "nohup", "setsid", "stdbuf", "timeout", "ionice", "chrt",
+    "taskset", "time", "watch", "xargs", "flock", "chroot", "unshare", "nsenter", "sudo",
+    "doas", "su", "runuser", "setpriv", "systemd-run", "script", "parallel", "strace",
+    "ltrace", "valgrind", "firejail", "bwrap", "docker", "podman", "kubectl", "busybox",
+    "toybox", "awk", "gawk", "mawk", "nawk", "sed", "jq", "find", "make", "cmake", "m4", "bc",
+    "dc", "gdb", "vim", "nvim", "emacs", "socat", "ssh", "osascript", "deno", "bun", "irb",
+    "racket", "sbcl", "clisp", "ghci", "runghc", "groovy", "jshell", "scala", "swift",
+    "dotnet", "R", NULL,
+};
+
+/* argv[0]'s file name in list (exactly, or followed by a version of digits and dots): that
+ * name, else NULL. */
+static const char *program_in(const char *prog, const char *const *list)
+{
+    const char *base = strrchr(prog, '/');
+    base = base ? base + 1 : prog;
+    for (const char *const *n = list; *n; n++) {
+        size_t l = strlen(*n);
+        if (strncmp(base, *n, l) != 0)
+            continue;
+        const char *rest = base + l;
+        if (strspn(rest, "0123456789.") == strlen(rest))
+            return *n;
+    }
+    return NULL;
+}
+
+/* "-c", "-e", "-E", "-r" (php), "--eval", "--command", or a cluster ending in c/e/E ("-ec"):
+ * the next argument is code. */
+static bool code_flag(const char *a)
+{
+    if (!strcmp(a, "--eval") || !strcmp(a, "--command") || !strcmp(a, "-Command") ||
+        !strcmp(a, "-r"))
+        return true;
+    size_t n = strlen(a);
+    return n >= 2 && a[0] == '-' && a[1] != '-' && strchr("ceE", a[n - 1]) != NULL;
+}
+
+/* The first {{Ingredient}} in s, copied into out (for the message), or NULL. */
+static const char *first_ingredient(const char *s, char *out, size_t cap)
+{
+    const char *open = strstr(s, "{{");
+    if (!open)
+        return NULL;
+    const char *close = strstr(open, "}}");
+    size_t n = close ? (size_t)(close + 2 - open) : strlen(open);
+    snprintf(out, cap, "%.*s", (int)(n < 60 ? n : 60), open);
+    return out;
+}
 
 static int command_validate(const json_t *fields, char *err, size_t errcap)
 {
@@ -64,6 +135,49 @@ static int command_validate(const json_t *fields, char *err, size_t errcap)
     if (!prog || !*prog) {
         snprintf(err, errcap, "command: field \"argv\": the program (argv[0]) is empty");
         return -1;
+    }
+    /* whoever holds the key fills the ingredients: they must stay data. An ingredient that
+     * names the program, or that lands in a shell's or interpreter's arguments, would let
+     * them choose what runs; that takes an explicit "allow_shell": true. */
+    if (hka_get_bool(fields, "allow_shell", false))
+        return 0;
+    char ing[64];
+    if (first_ingredient(prog, ing, sizeof ing)) {
+        snprintf(err, errcap,
+                 "command: field \"argv\": the program (argv[0]) holds the ingredient %s, so "
+                 "whoever holds the key would choose what runs; name the program literally "
+                 "(or set \"allow_shell\": true to accept that risk; see docs/actions.md)",
+                 ing);
+        return -1;
+    }
+    const json_t *argv = json_object_get(fields, "argv");
+    size_t argc = json_array_size(argv);
+    const char *runner = program_in(prog, runners);
+    const char *interp = runner ? NULL : program_in(prog, interpreters);
+    bool data = false, code_next = false;   /* past the code; the next argument is code */
+    for (size_t i = 1; (runner || interp) && !data && i < argc; i++) {
+        const char *arg = json_string_value(json_array_get(argv, i));
+        if (!arg)
+            continue;
+        if (first_ingredient(arg, ing, sizeof ing)) {
+            snprintf(err, errcap,
+                     "command: field \"argv\": argv[%zu] puts the ingredient %s where \"%s\" "
+                     "reads %s: a value like \"x; rm -rf ~\" could run as code. Pass values as "
+                     "arguments after the code (%s) or read them from the environment "
+                     "(HOOKD_VALUE1...) or stdin, or set \"allow_shell\": true to accept that "
+                     "risk (see docs/actions.md)",
+                     i, ing, runner ? runner : interp,
+                     runner ? "a program or code to run" : "its code or options",
+                     runner ? "not possible with this program"
+                            : "sh -c 'echo \"$1\"' sh {{Value1}}");
+            return -1;
+        }
+        if (interp && code_next)
+            data = true;   /* this literal argument is the code */
+        else if (interp && code_flag(arg))
+            code_next = true;
+        else if (interp && arg[0] != '-' && strchr(arg, '/'))
+            data = true;   /* a script file */
     }
     return 0;
 }

@@ -130,6 +130,149 @@ char *hka_mail_addr(const char *s)
     return a;
 }
 
+/* The address items of a template: each item of the template text ("Name <addr>" or "addr",
+ * split at commas before expansion) expanded on its own, its display name and its address
+ * separately. So an ingredient fills only the place the template gives it: a value in the
+ * display name stays a name, however many "<x@y>" it holds (add_address_header quotes or
+ * encodes it), and a value in the address must be exactly one address. */
+typedef struct {
+    char **names;     /* display names ("" when none), NULL-terminated */
+    char **addrs;     /* bare addresses */
+    int n;
+} mail_list;
+
+static void mail_list_free(mail_list *l)
+{
+    hka_strv_free(l->names);
+    hka_strv_free(l->addrs);
+    memset(l, 0, sizeof *l);
+}
+
+/* Splits one item of a template into its display-name and address templates: "N <A>" gives
+ * N and A, a bare "A" gives "" and A. */
+static int split_item(const char *item, char **name_tpl, char **addr_tpl)
+{
+    const char *lt = strrchr(item, '<');
+    const char *gt = lt ? strchr(lt, '>') : NULL;
+    if (lt && gt && !gt[strspn(gt + 1, " \t") + 1]) {
+        *name_tpl = trim_dup(item, (size_t)(lt - item));
+        *addr_tpl = trim_dup(lt + 1, (size_t)(gt - lt - 1));
+    } else {
+        *name_tpl = strdup("");
+        *addr_tpl = trim_dup(item, strlen(item));
+    }
+    return *name_tpl && *addr_tpl ? 0 : -1;
+}
+
+static int add_str(char ***v, int n, char *s)
+{
+    char **nv = realloc(*v, (size_t)(n + 2) * sizeof **v);
+    if (!nv) {
+        free(s);
+        return -1;
+    }
+    nv[n] = s;
+    nv[n + 1] = NULL;
+    *v = nv;
+    return 0;
+}
+
+/* Appends the items of template tpl, expanded for e, to l. -1 with a message naming field. */
+static int mail_list_add(mail_list *l, const char *field, const char *tpl, const hk_event *e,
+                         char *err, size_t errcap)
+{
+    char **items = NULL;
+    int n = hka_mail_split(tpl, &items);
+    if (n < 0) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        char *name_tpl = NULL, *addr_tpl = NULL, *name = NULL, *addr = NULL, *a = NULL;
+        char why[256];
+        rc = -1;
+        if (split_item(items[i], &name_tpl, &addr_tpl) != 0) {
+            snprintf(err, errcap, "out of memory");
+        } else if (!(name = hk_template_expand(name_tpl, e, HK_ESC_NONE, why, sizeof why)) ||
+                   !(addr = hk_template_expand(addr_tpl, e, HK_ESC_NONE, why, sizeof why))) {
+            snprintf(err, errcap, "field \"%s\": %s", field, why);
+        } else if (strchr(addr, '<') || !(a = hka_mail_addr(addr))) {
+            snprintf(err, errcap, "field \"%s\": not one address: \"%.80s\"", field, addr);
+        } else {
+            size_t nl = strlen(name);
+            /* the template's own quotes around a name ("\"Doe, J\" <j@d>") go; the name is
+             * quoted again, properly, when the header is written */
+            if (nl >= 2 && name_tpl[0] == '"' && name_tpl[strlen(name_tpl) - 1] == '"' &&
+                name[0] == '"' && name[nl - 1] == '"') {
+                memmove(name, name + 1, nl - 2);
+                name[nl - 2] = '\0';
+            }
+            if (add_str(&l->names, l->n, name) == 0) {
+                name = NULL;
+                if (add_str(&l->addrs, l->n, a) == 0) {
+                    a = NULL;
+                    l->n++;
+                    rc = 0;
+                } else {
+                    free(l->names[l->n]);
+                    l->names[l->n] = NULL;
+                }
+            }
+            if (rc != 0)
+                snprintf(err, errcap, "out of memory");
+        }
+        free(name_tpl);
+        free(addr_tpl);
+        free(name);
+        free(addr);
+        free(a);
+    }
+    hka_strv_free(items);
+    return rc;
+}
+
+/* "from" (or def when absent): exactly one item. */
+static int mail_from(const json_t *fields, const char *def, const hk_event *e, mail_list *l,
+                     char *err, size_t errcap)
+{
+    memset(l, 0, sizeof *l);
+    const char *tpl = hka_get_str(fields, "from", def);
+    if (!tpl || mail_list_add(l, "from", tpl, e, err, errcap) != 0) {
+        if (!tpl)
+            snprintf(err, errcap, "field \"from\" is required");
+        mail_list_free(l);
+        return -1;
+    }
+    if (l->n != 1) {
+        snprintf(err, errcap, "field \"from\": not one address: \"%.80s\"", tpl);
+        mail_list_free(l);
+        return -1;
+    }
+    return 0;
+}
+
+/* "to": a string "a, b" or a list of them, every item on its own. */
+static int mail_to(const json_t *fields, const hk_event *e, mail_list *l, char *err,
+                   size_t errcap)
+{
+    memset(l, 0, sizeof *l);
+    json_t *to = json_object_get(fields, "to");
+    for (size_t i = 0; to && i < (json_is_array(to) ? json_array_size(to) : 1); i++) {
+        const char *tpl = json_string_value(json_is_array(to) ? json_array_get(to, i) : to);
+        if (!tpl) {
+            snprintf(err, errcap, "field \"to\": must be text");
+            mail_list_free(l);
+            return -1;
+        }
+        if (mail_list_add(l, "to", tpl, e, err, errcap) != 0) {
+            mail_list_free(l);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- encodings */
 
 static void add_base64(hka_buf *b, const unsigned char *s, size_t n)
@@ -225,16 +368,31 @@ static void add_text_header(hka_buf *b, const char *name, const char *value, con
     free(v);
 }
 
-/* An address header: "Name <a@b>" items, one a line. A display name that is not ASCII, or
- * too long for a line, is encoded; the <address> folds onto the next line when needed. */
-static void add_address_header(hka_buf *b, const char *name, char **items, const char *eol)
+/* RFC 5322's atext, and the space between words: a display name of only these is written as
+ * it is. Anything else (",", "<", "@", quotes...) would be read as structure, so the name is
+ * quoted. */
+static bool is_plain_phrase(const char *s)
+{
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr(" !#$%&'*+-/=?^_`{|}~", *s))
+            return false;
+    return true;
+}
+
+/* An address header: one item a line, "Name <a@b>" or "a@b". The display name is data, never
+ * structure: plain words as they are, other ASCII as a quoted-string (" and \ escaped), and
+ * a name that is not ASCII, or too long for a line, as RFC 2047 encoded words; so an
+ * ingredient in it cannot add an address however many "<x@y>" it holds. Control characters
+ * (CR, LF: header injection) are spaces. */
+static void add_address_header(hka_buf *b, const char *name, const mail_list *l,
+                               const char *eol)
 {
     hka_buf_printf(b, "%s: ", name);
-    for (size_t i = 0; items[i]; i++) {
+    for (int i = 0; i < l->n; i++) {
         if (i)
             hka_buf_printf(b, ",%s ", eol);
         size_t col = i ? 1 : strlen(name) + 2;
-        char *v = hka_utf8_clean(items[i]);
+        char *v = hka_utf8_clean(l->names[i]);
         if (!v) {
             b->failed = true;
             return;
@@ -242,28 +400,39 @@ static void add_address_header(hka_buf *b, const char *name, char **items, const
         for (char *p = v; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = ' ';
-        const char *lt = strrchr(v, '<');
-        char *dn = lt ? trim_dup(v, (size_t)(lt - v)) : NULL;
-        if (dn && *dn) {
-            size_t l = strlen(dn);
-            if (!is_plain_ascii(dn) || col + l > 76) {
-                if (l >= 2 && dn[0] == '"' && dn[l - 1] == '"') {
-                    memmove(dn, dn + 1, l - 2);
-                    dn[l - 2] = 0;
-                }
-                col = add_encoded_words(b, dn, col, eol);
-            } else {
-                hka_buf_adds(b, dn);
-                col += l;
-            }
-            if (col + 1 + strlen(lt) > 76)
-                hka_buf_adds(b, eol);   /* fold before the <address> */
-            hka_buf_addc(b, ' ');
-            hka_buf_adds(b, lt);
-        } else
-            hka_buf_adds(b, lt ? lt : v);   /* a bare address, checked by hka_mail_addr */
-        free(dn);
+        char *dn = trim_dup(v, strlen(v));
         free(v);
+        if (!dn) {
+            b->failed = true;
+            return;
+        }
+        size_t len = strlen(dn), quoted = len + 2;
+        for (const char *p = dn; *p; p++)
+            quoted += *p == '"' || *p == '\\';
+        if (!*dn) {
+            hka_buf_adds(b, l->addrs[i]);   /* a bare address, checked by hka_mail_addr */
+            free(dn);
+            continue;
+        }
+        if (is_plain_phrase(dn) && col + len <= 76) {
+            hka_buf_adds(b, dn);
+            col += len;
+        } else if (is_plain_ascii(dn) && col + quoted <= 76) {
+            hka_buf_addc(b, '"');
+            for (const char *p = dn; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                    hka_buf_addc(b, '\\');
+                hka_buf_addc(b, *p);
+            }
+            hka_buf_addc(b, '"');
+            col += quoted;
+        } else {
+            col = add_encoded_words(b, dn, col, eol);
+        }
+        if (col + 3 + strlen(l->addrs[i]) > 76)
+            hka_buf_adds(b, eol);   /* fold before the <address> */
+        hka_buf_printf(b, " <%s>", l->addrs[i]);
+        free(dn);
     }
     hka_buf_adds(b, eol);
 }
@@ -355,49 +524,14 @@ char *hka_mail_build(const json_t *fields, const hk_event *e, const char *key,
                      const char *from_def, const char *eol, char *err, size_t errcap)
 {
     bool html = hka_get_bool(fields, "html", true);
-    char *from = NULL, *subject = NULL, *body = NULL, *from_addr = NULL;
-    char **from_items = NULL, **to_items = NULL;
+    char *subject = NULL, *body = NULL;
+    mail_list from = {0}, to = {0};
     hka_buf b = {.max = 16 * HK_TEMPLATE_OUTPUT_MAX};
     char *out = NULL;
 
-    from = hka_expand(fields, "from", from_def, e, HK_ESC_NONE, err, errcap);
-    if (!from)
+    if (mail_from(fields, from_def, e, &from, err, errcap) != 0 ||
+        mail_to(fields, e, &to, err, errcap) != 0)
         goto done;
-    if (hka_mail_split(from, &from_items) != 1 || !(from_addr = hka_mail_addr(from_items[0]))) {
-        snprintf(err, errcap, "field \"from\": not one address: \"%.80s\"", from);
-        goto done;
-    }
-    /* recipients: a string "a, b" or a list, every item a template */
-    hka_buf tos = {0};
-    json_t *to = json_object_get(fields, "to");
-    for (size_t i = 0; to && i < (json_is_array(to) ? json_array_size(to) : 1); i++) {
-        const char *tpl = json_string_value(json_is_array(to) ? json_array_get(to, i) : to);
-        char why[256];
-        char *v = tpl ? hk_template_expand(tpl, e, HK_ESC_NONE, why, sizeof why) : NULL;
-        if (!v) {
-            snprintf(err, errcap, "field \"to\": %s", tpl ? why : "must be text");
-            hka_buf_free(&tos);
-            goto done;
-        }
-        if (tos.len)
-            hka_buf_addc(&tos, ',');
-        hka_buf_adds(&tos, v);
-        free(v);
-    }
-    if (tos.len) {
-        int n = hka_mail_split(tos.p, &to_items);
-        for (int i = 0; i < n; i++) {
-            char *a = hka_mail_addr(to_items[i]);
-            if (!a) {
-                snprintf(err, errcap, "field \"to\": not an address: \"%.80s\"", to_items[i]);
-                hka_buf_free(&tos);
-                goto done;
-            }
-            free(a);
-        }
-    }
-    hka_buf_free(&tos);
-
     subject = hka_expand(fields, "subject", DEFAULT_SUBJECT, e, HK_ESC_NONE, err, errcap);
     if (!subject)
         goto done;
@@ -412,11 +546,11 @@ char *hka_mail_build(const json_t *fields, const hk_event *e, const char *key,
         goto done;
 
     add_date(&b, eol);
-    add_address_header(&b, "From", from_items, eol);
-    if (to_items && to_items[0])
-        add_address_header(&b, "To", to_items, eol);
+    add_address_header(&b, "From", &from, eol);
+    if (to.n > 0)
+        add_address_header(&b, "To", &to, eol);
     add_text_header(&b, "Subject", subject, eol);
-    add_message_id(&b, key, from_addr, eol);
+    add_message_id(&b, key, from.addrs[0], eol);
     hka_buf_printf(&b, "MIME-Version: 1.0%s", eol);
     hka_buf_printf(&b, "Content-Type: %s; charset=utf-8%s", html ? "text/html" : "text/plain",
                    eol);
@@ -432,12 +566,10 @@ char *hka_mail_build(const json_t *fields, const hk_event *e, const char *key,
         snprintf(err, errcap, "message too large or out of memory");
 done:
     hka_buf_free(&b);
-    free(from);
-    free(from_addr);
+    mail_list_free(&from);
+    mail_list_free(&to);
     free(subject);
     free(body);
-    hka_strv_free(from_items);
-    hka_strv_free(to_items);
     return out;
 }
 
@@ -514,7 +646,24 @@ static int email_validate(const json_t *fields, char *err, size_t errcap)
     }
     /* addresses that are plain text can be checked now; templated ones when they expand */
     const char *from = hka_get_str(fields, "from", "");
-    if (!strstr(from, "{{")) {
+    if (strstr(from, "{{")) {
+        /* the sender is the configured one: an ingredient may fill the display name only */
+        char **items = NULL, *name_tpl = NULL, *addr_tpl = NULL;
+        int n = hka_mail_split(from, &items);
+        bool ok = n == 1 && split_item(items[0], &name_tpl, &addr_tpl) == 0 &&
+                  !strstr(addr_tpl, "{{");
+        char *a = ok ? hka_mail_addr(addr_tpl) : NULL;
+        hka_strv_free(items);
+        free(name_tpl);
+        free(addr_tpl);
+        if (!a) {
+            snprintf(err, errcap, "email: field \"from\": the address must be written out, "
+                                  "with ingredients only in the name (\"{{Value1}} "
+                                  "<hookd@example.com>\"): \"%.80s\"", from);
+            return -1;
+        }
+        free(a);
+    } else {
         char **items = NULL;
         int n = hka_mail_split(from, &items);
         char *a = n == 1 ? hka_mail_addr(items[0]) : NULL;
@@ -575,7 +724,9 @@ static hk_action_status email_run(const json_t *fields, const hk_event *e,
     hk_action_status st = HK_ACTION_FAIL;
     bool tls = false, loopback = false;
     const char *url = hka_get_str(fields, "url", "");
-    char *msg = NULL, *from = NULL, *from_addr = NULL, *tos = NULL, **rcpts = NULL;
+    char *msg = NULL;
+    const char *from_addr = NULL;
+    mail_list from = {0}, to = {0};
     struct curl_slist *rcpt_list = NULL;
     CURL *c = NULL;
     int nrcpt = 0;
@@ -590,36 +741,20 @@ static hk_action_status email_run(const json_t *fields, const hk_event *e,
         hka_result(result, cap, "email: %s", err);
         return HK_ACTION_FAIL;
     }
-    /* the envelope: the same expansions the message used */
-    from = hka_expand(fields, "from", NULL, e, HK_ESC_NONE, err, sizeof err);
-    char **fi = NULL;
-    if (from && hka_mail_split(from, &fi) == 1)
-        from_addr = hka_mail_addr(fi[0]);
-    hka_strv_free(fi);
-    json_t *to = json_object_get(fields, "to");
-    hka_buf tb = {0};
-    for (size_t i = 0; i < (json_is_array(to) ? json_array_size(to) : 1); i++) {
-        const char *t = json_string_value(json_is_array(to) ? json_array_get(to, i) : to);
-        char *v = t ? hk_template_expand(t, e, HK_ESC_NONE, err, sizeof err) : NULL;
-        if (v) {
-            if (tb.len)
-                hka_buf_addc(&tb, ',');
-            hka_buf_adds(&tb, v);
+    /* the envelope: the same addresses the message's headers hold */
+    if (mail_from(fields, NULL, e, &from, err, sizeof err) == 0 &&
+        mail_to(fields, e, &to, err, sizeof err) == 0) {
+        from_addr = from.addrs[0];
+        for (int i = 0; i < to.n; i++) {
+            char angle[512];
+            if (strlen(to.addrs[i]) < sizeof angle - 2) {
+                snprintf(angle, sizeof angle, "<%s>", to.addrs[i]);
+                struct curl_slist *l = curl_slist_append(rcpt_list, angle);
+                if (l)
+                    rcpt_list = l;
+            }
         }
-        free(v);
-    }
-    tos = hka_buf_take(&tb);
-    nrcpt = tos ? hka_mail_split(tos, &rcpts) : -1;
-    for (int i = 0; i < nrcpt; i++) {
-        char *a = hka_mail_addr(rcpts[i]);
-        char angle[512];
-        if (a && strlen(a) < sizeof angle - 2) {
-            snprintf(angle, sizeof angle, "<%s>", a);
-            struct curl_slist *l = curl_slist_append(rcpt_list, angle);
-            if (l)
-                rcpt_list = l;
-        }
-        free(a);
+        nrcpt = to.n;
     }
     if (!from_addr || !rcpt_list) {
         hka_result(result, cap, "email: no sender or no recipient address after expansion");
@@ -681,10 +816,8 @@ out:
     if (c)
         curl_easy_cleanup(c);
     curl_slist_free_all(rcpt_list);
-    hka_strv_free(rcpts);
-    free(tos);
-    free(from);
-    free(from_addr);
+    mail_list_free(&from);
+    mail_list_free(&to);
     free(msg);
     return st;
 }

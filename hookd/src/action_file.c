@@ -26,6 +26,15 @@ static const hka_field file_fields[] = {
     {NULL, 0, false, 0, 0},
 };
 
+/* A ".." path component, which a value could use to write elsewhere. */
+static bool climbs(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")); p += 2)
+        if ((p == path || p[-1] == '/') && (p[2] == 0 || p[2] == '/'))
+            return true;
+    return false;
+}
+
 static int file_validate(const json_t *fields, char *err, size_t errcap)
 {
     if (hka_fields_check(fields, file_fields, "file", err, errcap))
@@ -34,16 +43,14 @@ static int file_validate(const json_t *fields, char *err, size_t errcap)
         snprintf(err, errcap, "file: field \"path\" must be an absolute path");
         return -1;
     }
+    /* a literal ".." would fail at every delivery (file_run refuses it after expansion), so
+     * it is refused when the applet is saved */
+    if (climbs(hka_get_str(fields, "path", ""))) {
+        snprintf(err, errcap, "file: field \"path\" has a \"..\" component: give the path "
+                              "without it");
+        return -1;
+    }
     return 0;
-}
-
-/* A ".." path component, which a value could use to write elsewhere. */
-static bool climbs(const char *path)
-{
-    for (const char *p = path; (p = strstr(p, "..")); p += 2)
-        if ((p == path || p[-1] == '/') && (p[2] == 0 || p[2] == '/'))
-            return true;
-    return false;
 }
 
 static hk_action_status file_run(const json_t *fields, const hk_event *e,

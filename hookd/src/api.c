@@ -105,8 +105,9 @@ static json_t *body_json(const hk_api_request *rq, hk_api_reply *out)
     json_error_t je;
     json_t *j = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, &je);
     if (!j) {
-        error(out, 400, "malformed JSON body: %s at line %d column %d", je.text, je.line,
-              je.column);
+        char why[160];
+        error(out, 400, "malformed JSON body: %s at line %d column %d",
+              hk_json_why(&je, why, sizeof why), je.line, je.column);
         return NULL;
     }
     if (!json_is_object(j)) {
@@ -150,6 +151,28 @@ static void login(hk_app *app, const hk_api_request *rq, hk_api_reply *out)
         set_session_cookie(out, token);
         reply_json(out, 200, json_pack("{s:s}", "csrf", csrf));
     }
+}
+
+/* An applet that the config file's "applets" names: hookd applies the file again at each
+ * start, so a change through the API would silently come undone. Refused instead, as a
+ * pinned key or password is. */
+static bool applet_pinned(hk_app *app, const char *name)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(app->cfg.applets, i, a)
+    {
+        const char *n = json_string_value(json_object_get(a, "name"));
+        if (n && name && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void pinned_applet_error(hk_api_reply *out, const char *name)
+{
+    error(out, 409, "the applet \"%s\" is pinned by the config file (its \"applets\"); change "
+                    "it there and restart hookd", name);
 }
 
 static void applets_list(hk_app *app, hk_api_reply *out)
@@ -200,6 +223,11 @@ static void applet_change(hk_app *app, int64_t id, const hk_api_request *rq, int
     int rc = hk_store_applet_get(app->store, id, NULL, &cur);
     if (rc != HK_OK) {
         store_error(out, rc, "applet");
+        return;
+    }
+    if (applet_pinned(app, cur.name)) {
+        pinned_applet_error(out, cur.name);
+        hk_applet_clear(&cur);
         return;
     }
     json_t *b = enabled < 0 ? body_json(rq, out) : json_pack("{s:b}", "enabled", enabled);
@@ -302,7 +330,11 @@ static void password_change(hk_app *app, const hk_api_request *rq, hk_api_reply 
         return;
     const char *cur = json_string_value(json_object_get(b, "current"));
     const char *nw = json_string_value(json_object_get(b, "new"));
-    if (!cur || !nw) {
+    if (app->cfg.admin_password) {
+        /* a new one would work until the next start, which puts the file's back */
+        error(out, 409, "the admin password is pinned by the config file (\"admin_password\"); "
+                        "change it there and restart hookd");
+    } else if (!cur || !nw) {
         error(out, 400, "send {\"current\": \"...\", \"new\": \"...\"}");
     } else if (strlen(nw) < HK_PASSWORD_MIN) {
         error(out, 400, "the new password must have at least %d characters", HK_PASSWORD_MIN);
@@ -393,7 +425,8 @@ void hk_api_handle(hk_app *app, const hk_api_request *rq, hk_api_reply *out)
         }
         char key[HK_KEY_MAX + 1], mk[16];
         if (app->cfg.key) {
-            error(out, 409, "the key is pinned by the config file; change it there");
+            error(out, 409, "the key is pinned by the config file (\"key\"); change it there and "
+                            "restart hookd");
         } else if (hk_app_rotate_key(app, key) != 0) {
             error(out, 503, "cannot store a new key");
         } else {
@@ -423,7 +456,16 @@ void hk_api_handle(hk_app *app, const hk_api_request *rq, hk_api_reply *out)
         } else if (strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) {
             applet_change(app, id, rq, -1, out);
         } else if (strcmp(m, "DELETE") == 0) {
-            int rc = hk_store_applet_delete(app->store, id);
+            hk_applet a;
+            int rc = hk_store_applet_get(app->store, id, NULL, &a);
+            bool pinned = rc == HK_OK && applet_pinned(app, a.name);
+            if (pinned)
+                pinned_applet_error(out, a.name);
+            if (rc == HK_OK)
+                hk_applet_clear(&a);
+            if (pinned)
+                return;
+            rc = rc == HK_OK ? hk_store_applet_delete(app->store, id) : rc;
             if (rc != HK_OK) {
                 store_error(out, rc, "applet");
                 return;

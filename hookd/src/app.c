@@ -23,6 +23,7 @@ void hk_app_set_key(hk_app *app, const char *key)
     pthread_mutex_lock(&app->key_mu);
     snprintf(app->key, sizeof app->key, "%s", key);
     pthread_mutex_unlock(&app->key_mu);
+    hk_log_secret(key);   /* an event named like the key must not show it in the log */
 }
 
 int hk_app_rotate_key(hk_app *app, char *out)

@@ -1,6 +1,7 @@
 /* config.c - see config.h. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "hookd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ void hk_config_defaults(hk_config *c)
     c->connections = 1024;
     c->connections_per_ip = 256;
     c->connection_timeout_s = 10;
+    c->header_timeout_s = 10;
+    c->body_timeout_s = 10;
     c->http_threads = 2;
     c->workers = 4;
     c->max_attempts = 10;
@@ -131,6 +134,7 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
                                       "deliveries", "retention_days", "applets", NULL};
     static const char *const lim[] = {"body_max_bytes", "per_ip", "per_key", "connections",
                                       "connections_per_ip", "connection_timeout_s",
+                                      "header_timeout_s", "body_timeout_s",
                                       "http_threads", NULL};
     static const char *const del[] = {"workers", "max_attempts", "backoff_initial_ms",
                                       "backoff_max_ms", "shutdown_timeout_s",
@@ -138,7 +142,12 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root) {
-        snprintf(err, cap, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        char why[160];
+        /* a file that cannot be read: jansson's text names the system error */
+        snprintf(err, cap, "%s:%d:%d: %s", path, je.line, je.column,
+                 json_error_code(&je) == json_error_cannot_open_file
+                     ? je.text
+                     : hk_json_why(&je, why, sizeof why));
         return -1;
     }
     int rc = -1;
@@ -169,6 +178,8 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
             uint_(l, w, "connections", 1, 1000000, &c->connections, err, cap) ||
             uint_(l, w, "connections_per_ip", 0, 1000000, &c->connections_per_ip, err, cap) ||
             uint_(l, w, "connection_timeout_s", 1, 3600, &c->connection_timeout_s, err, cap) ||
+            uint_(l, w, "header_timeout_s", 1, 3600, &c->header_timeout_s, err, cap) ||
+            uint_(l, w, "body_timeout_s", 1, 3600, &c->body_timeout_s, err, cap) ||
             uint_(l, w, "http_threads", 1, 256, &c->http_threads, err, cap))
             goto out;
         c->body_max = (size_t)body;

@@ -47,6 +47,9 @@ int hk_template_check(const char *tpl, char *err, size_t errcap);
 /* IFTTT's OccurredAt format for a unix time, in local time. */
 void hk_occurred_at(int64_t t, char *out, size_t cap);
 
+/* A JSON parse error in the user's words (never the library's option names), into out. */
+const char *hk_json_why(const json_error_t *je, char *out, size_t cap);
+
 /* An applet: if event `event` arrives then run action `action` with `fields`. */
 typedef struct {
     int64_t id;

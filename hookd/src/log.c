@@ -29,6 +29,49 @@ static struct {
     pthread_t flusher;
 } lg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
+#define SECRET_MAX 256
+
+static struct {
+    pthread_mutex_t mu;
+    char s[2][SECRET_MAX];       /* the newest first */
+} secrets = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void hk_log_secret(const char *secret)
+{
+    if (!secret || strlen(secret) < 8 || strlen(secret) >= SECRET_MAX)
+        return;
+    pthread_mutex_lock(&secrets.mu);
+    if (strcmp(secrets.s[0], secret) != 0) {
+        memcpy(secrets.s[1], secrets.s[0], SECRET_MAX);
+        snprintf(secrets.s[0], SECRET_MAX, "%s", secret);
+    }
+    pthread_mutex_unlock(&secrets.mu);
+}
+
+/* Rewrites every occurrence of the secrets in msg[0..*len) (capacity cap) masked; the mask
+ * is never longer than a secret, so the text only shrinks. */
+static void mask_secrets(char *msg, size_t *len)
+{
+    char s[2][SECRET_MAX];
+    pthread_mutex_lock(&secrets.mu);
+    memcpy(s, secrets.s, sizeof s);
+    pthread_mutex_unlock(&secrets.mu);
+    for (int k = 0; k < 2; k++) {
+        size_t sl = strlen(s[k]);
+        if (sl == 0)
+            continue;
+        char m[16];
+        hk_mask(s[k], m, sizeof m);
+        size_t ml = strlen(m);
+        msg[*len] = '\0';
+        for (char *p = strstr(msg, s[k]); p; p = strstr(p + ml, s[k])) {
+            memcpy(p, m, ml);
+            memmove(p + ml, p + sl, (size_t)(msg + *len - (p + sl)) + 1);
+            *len -= sl - ml;
+        }
+    }
+}
+
 static void write_all(const char *p, size_t n)
 {
     while (n > 0) {
@@ -117,7 +160,9 @@ void hk_log(const char *fmt, ...)
     va_end(ap);
     if (m < 0)
         m = 0;
-    n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+    size_t msglen = (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+    mask_secrets(line + n, &msglen);
+    n += msglen;
     line[n++] = '\n';
     pthread_mutex_lock(&lg.mu);
     if (!lg.on || lg.stopping) {

@@ -14,6 +14,12 @@ void hk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hk_log_start(void);
 void hk_log_stop(void);
 
+/* A secret (the trigger key) that must never appear whole in the log: from now on every
+ * occurrence of it in a line, wherever it came from (an event or applet named like the key,
+ * a value), is written as hk_mask() writes it. The last two given are kept (a rotated key
+ * stays masked). Secrets shorter than 8 characters are ignored (they would mask words). */
+void hk_log_secret(const char *secret);
+
 /* "abcd…": the first 4 characters of a secret and an ellipsis, into out (cap >= 16). An empty
  * or NULL secret gives "(none)". */
 const char *hk_mask(const char *secret, char *out, size_t cap);

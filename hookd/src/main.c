@@ -39,7 +39,8 @@ static const char usage[] =
     "usage:\n"
     "  hookd --data DIR [--listen ADDR:PORT] [--config FILE]   serve\n"
     "  hookd --store URL [--listen ADDR:PORT] [--config FILE]  serve from PostgreSQL\n"
-    "  hookd key --data DIR [--rotate]          print the trigger key (or make a new one)\n"
+    "  hookd key --data DIR [--rotate]          print the trigger key (or make a new one);\n"
+    "                                           the store must exist\n"
     "  hookd password --data DIR                set the admin password (read from stdin)\n"
     "  (key and password take --store URL too)\n"
     "  hookd --help | --version\n"
@@ -92,15 +93,52 @@ static hk_store *open_store(const char *dir)
     return s;
 }
 
+/* The settings that the config of the hookd serving this store pins ("key",
+ * "admin_password"), as it wrote them at its start: the CLI refuses to change those, since the
+ * server would put the file's value back at its next start. */
+#define PINNED_SETTING "pinned_by_config"
+
+static bool pinned_in_store(hk_store *s, const char *name)
+{
+    char *v = NULL;
+    bool pinned = false;
+    if (hk_store_setting_get(s, PINNED_SETTING, &v) == HK_OK && v) {
+        size_t n = strlen(name);
+        for (const char *p = strstr(v, name); p && !pinned; p = strstr(p + 1, name))
+            pinned = (p == v || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ');
+    }
+    free(v);
+    if (pinned)
+        fprintf(stderr, "hookd: \"%s\" is pinned by the config file of the hookd that serves "
+                        "%s: change it there (and restart that hookd); a change here would be "
+                        "undone at its next start\n",
+                name, store_shown);
+    return pinned;
+}
+
 static int cmd_key(const char *dir, bool rotate)
 {
+    /* a typo in --data must not make a new store with a new key that nothing uses */
+    if (!hk_store_is_url(dir)) {
+        char db[4200];
+        struct stat st;
+        snprintf(db, sizeof db, "%s/hookd.db", dir);
+        if (stat(db, &st) != 0) {
+            fprintf(stderr, "hookd: there is no store in %s (no hookd.db there): check the "
+                            "path, or start `hookd --data %s` once to make one\n",
+                    dir, dir);
+            return 1;
+        }
+    }
     hk_store *s = open_store(dir);
     if (!s)
         return 1;
     char key[HK_KEY_MAX + 1], err[256];
     bool created;
     int rc = 0;
-    if (rotate) {
+    if (rotate && pinned_in_store(s, "key")) {
+        rc = 1;
+    } else if (rotate) {
         char fresh[HK_KEY_LEN + 1];
         if (hk_key_new(fresh) != 0 || hk_store_setting_set(s, "key", fresh) != HK_OK) {
             fprintf(stderr, "hookd: cannot store a new key\n");
@@ -151,6 +189,11 @@ static int cmd_password(const char *dir)
     hk_store *s = open_store(dir);
     if (!s)
         return 1;
+    if (pinned_in_store(s, "admin_password")) {
+        memset(pw, 0, sizeof pw);
+        hk_store_close(s);
+        return 1;
+    }
     int rc = hk_auth_store_password(s, pw);
     memset(pw, 0, sizeof pw);
     hk_store_close(s);
@@ -270,6 +313,14 @@ static int serve(hk_config *cfg, const char *dir)
     app.per_key = hk_limiter_new(cfg->per_key.rate, cfg->per_key.burst);
     if (!app.auth || !app.per_ip || !app.per_key || setup_password(&app, made) != 0)
         goto out;
+    char pinned[64];
+    snprintf(pinned, sizeof pinned, "%s%s%s", cfg->key ? "key" : "",
+             cfg->key && cfg->admin_password ? " " : "",
+             cfg->admin_password ? "admin_password" : "");
+    if (hk_store_setting_set(app.store, PINNED_SETTING, pinned) != HK_OK) {
+        hk_log("cannot store which settings the config pins");
+        goto out;
+    }
     if (cfg->applets && hk_applets_seed(app.store, cfg->applets, err, sizeof err) != 0) {
         hk_log("config: %s", err);
         exitcode = 2;

@@ -287,9 +287,10 @@ static json_t *load_json(const char *body, size_t n, hk_reject *rej)
 {
     json_error_t err;
     json_t *root = json_loadb(body, n, JSON_DECODE_ANY, &err);
+    char why[160];
     if (!root)
-        reject(rej, 400, "malformed JSON body: %s at line %d column %d (byte %d)", err.text,
-               err.line, err.column, err.position);
+        reject(rej, 400, "malformed JSON body: %s at line %d column %d (byte %d)",
+               hk_json_why(&err, why, sizeof why), err.line, err.column, err.position);
     return root;
 }
 

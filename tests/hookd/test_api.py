@@ -130,9 +130,14 @@ class Applets(HookdTest):
             h.start()
             names = [a["name"] for a in h.api("GET", "/api/applets")[1]["applets"]]
             self.assertEqual(names, ["seeded"])
-            # the config is applied again at each start (by name): an edit is replaced
+            # the config is applied again at each start (by name), so the applets it names
+            # are pinned: an edit, a switch or a deletion is refused, not undone later
             a = h.api("GET", "/api/applets")[1]["applets"][0]
-            h.api("PATCH", "/api/applets/%d" % a["id"], {"event": "changed"})
+            for method, path, body in (("PATCH", "", {"event": "changed"}),
+                                       ("POST", "/disable", None), ("DELETE", "", None)):
+                st, j = h.api(method, "/api/applets/%d%s" % (a["id"], path), body)
+                self.assertEqual(st, 409, (method, path, j))
+                self.assertIn("pinned by the config file", j["errors"][0]["message"])
             h.api("POST", "/api/applets", {"name": "mine", "event": "e", "action": "file",
                                            "fields": {"path": "/tmp/mine"}})
             h.restart()
@@ -209,7 +214,11 @@ class Password(unittest.TestCase):
             h.cleanup()
 
     def test_change_through_the_api(self):
-        with Hookd() as h:
+        # not pinned by the config: set with the CLI before the first start
+        h = Hookd(password=None)
+        r = h.cli("password", input=PASSWORD + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with h:
             h.login()
             st, j = h.api("POST", "/api/password", {"current": "nope", "new": "0123456789"})
             self.assertEqual(st, 403)
@@ -226,8 +235,10 @@ class Sessions(unittest.TestCase):
     def test_login_kept_across_a_restart_and_ended_by_a_new_password(self):
         # sessions live in the store: a restart (or another instance on the same store) keeps
         # the login; a password set with the CLI ends it
-        h = Hookd()
+        h = Hookd(password=None)   # not pinned: the CLI may change it
         try:
+            r = h.cli("password", input=PASSWORD + "\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
             h.start()
             self.assertEqual(h.login()[0], 200)
             self.assertEqual(h.api("GET", "/api/applets")[0], 200)

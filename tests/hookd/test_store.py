@@ -36,7 +36,11 @@ class Key(unittest.TestCase):
     def test_keys_differ(self):
         a, b = Hookd(), Hookd()
         try:
-            ka, kb = a.key(), b.key()   # the CLI makes one for a new data folder too
+            # the CLI makes none (a mistyped --data must not make a store): each start does
+            for h in (a, b):
+                h.start()
+                h.stop()
+            ka, kb = a.key(), b.key()
             self.assertRegex(ka, KEY_RE)
             self.assertNotEqual(ka, kb)
         finally:

@@ -13,7 +13,7 @@
  */
 'use strict';
 
-const {spawn} = require('child_process');
+const {spawn, spawnSync} = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const os = require('os');
@@ -52,8 +52,12 @@ async function step(name, fn) {
 
 function startHookd(tmp) {
   const cfg = path.join(tmp, 'config.json');
+  /* the password set with the CLI, not pinned in the config: the page changes it later,
+   * which hookd refuses for a pinned one */
+  const pw = spawnSync(HOOKD, ['password', '--data', path.join(tmp, 'data')],
+    {input: PASSWORD + '\n', encoding: 'utf8'});
+  if (pw.status !== 0) return Promise.reject(new Error('hookd password: ' + pw.stderr));
   fs.writeFileSync(cfg, JSON.stringify({
-    admin_password: PASSWORD,
     deliveries: {backoff_initial_ms: 200, backoff_max_ms: 1000, max_attempts: 2},
     limits: {per_ip: {rate: 0}, per_key: {rate: 0}},
   }));
