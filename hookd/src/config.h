@@ -26,6 +26,9 @@ typedef struct {
     unsigned connections;         /* open connections at most */
     unsigned connections_per_ip;
     unsigned connection_timeout_s;/* idle connections are closed after this */
+    unsigned header_timeout_s;    /* a request's headers, from the connection's opening or its
+                                   * previous reply: trickling bytes does not extend it */
+    unsigned body_timeout_s;      /* its body, from its headers */
     unsigned http_threads;
     /* deliveries */
     unsigned workers;
