@@ -10,6 +10,8 @@ check_pkgs=(clang libclang-rt-14-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
             nginx-light openssl valgrind curl util-linux mount
             mosquitto mosquitto-clients python3-aiosmtpd python3-websocket wrk webhook chromium
             nodejs postgresql jq man-db groff-base)
+# the mps2-an385 board in QEMU (firmware/ports/mps2, tests/mps2)
+check_pkgs+=(gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = check ] && pkgs+=("${check_pkgs[@]}")
