@@ -9,7 +9,8 @@ build_pkgs=(build-essential cmake pkg-config libmbedtls-dev libjansson-dev pytho
 check_pkgs=(clang libclang-rt-14-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
             nginx-light openssl valgrind curl util-linux mount
             mosquitto mosquitto-clients python3-aiosmtpd python3-websocket wrk webhook chromium
-            nodejs postgresql jq man-db groff-base)
+            nodejs postgresql jq man-db groff-base
+            qemu-system-arm gcc-arm-none-eabi picolibc-arm-none-eabi dnsmasq-base)
 # the mps2-an385 board in QEMU (firmware/ports/mps2, tests/mps2)
 check_pkgs+=(gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm)
 
