@@ -6,7 +6,7 @@ what=${1:-check}
 
 build_pkgs=(build-essential cmake pkg-config libmbedtls-dev libjansson-dev python3
             libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libmosquitto-dev)
-check_pkgs=(clang libclang-rt-14-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
+check_pkgs=(clang libclang-rt-14-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf qemu-system-misc
             nginx-light openssl valgrind curl util-linux mount
             mosquitto mosquitto-clients python3-aiosmtpd python3-websocket wrk webhook chromium
             nodejs postgresql jq man-db groff-base
