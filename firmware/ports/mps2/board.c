@@ -366,6 +366,12 @@ int hal_sha1(const void *data, size_t len, uint8_t out[20])
     return BH_ERR_UNSUPPORTED;
 }
 
+/* The station MAC of the contract is the Ethernet controller's (lan9118.c). */
+void hal_radio_mac(uint8_t mac[6])
+{
+    port_eth_mac(mac);
+}
+
 /* ---- reports: one line each on the UART ---------------------------------------------------- */
 
 static void report_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

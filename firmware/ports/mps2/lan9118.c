@@ -124,11 +124,6 @@ void port_eth_mac(uint8_t mac[6])
     memcpy(mac, b && b->mac_set ? b->mac : mac_addr, 6);
 }
 
-void hal_radio_mac(uint8_t mac[6])
-{
-    port_eth_mac(mac);
-}
-
 int port_eth_init(void)
 {
     ready = false;

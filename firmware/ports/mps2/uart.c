@@ -67,6 +67,7 @@ int hal_console_read(char *buf, size_t cap, uint32_t timeout_ms)
         if (hal_millis() - start >= timeout_ms)
             return 0;
         bhl_poll();   /* the network and the watchdog go on while a person types */
+        port_idle();  /* until the next tick: a typed byte waits at most 1 ms */
     }
 }
 
