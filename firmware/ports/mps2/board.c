@@ -17,108 +17,6 @@ const mps2_boot *mps2_boot_params(void)
     return &boot;
 }
 
-/* ---- boot parameters ---------------------------------------------------------------------- */
-
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* A decimal number that fits in 32 bits, the whole of [s, s+n). */
-static bool parse_u32(const char *s, size_t n, uint32_t *out)
-{
-    uint64_t v = 0;
-    if (n == 0 || n > 10)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (v > 0xFFFFFFFFu)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-static bool parse_mac(const char *s, size_t n, uint8_t mac[6])
-{
-    if (n != 17)
-        return false;
-    for (int i = 0; i < 6; i++) {
-        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
-        if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
-            return false;
-        mac[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (mac[0] & 1) == 0;   /* a station address is unicast */
-}
-
-int mps2_parse_cmdline(const char *line, mps2_boot *b, char *err, size_t errcap)
-{
-    const char *p = line;
-    bool first = true;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            break;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - w);
-        const char *eq = memchr(w, '=', n);
-        if (!eq) {
-            if (first) {   /* the program's name, as argv[0] */
-                first = false;
-                continue;
-            }
-            snprintf(err, errcap, "'%.*s' is not key=value", (int)n, w);
-            return -1;
-        }
-        first = false;
-        size_t kn = (size_t)(eq - w), vn = n - kn - 1;
-        const char *v = eq + 1;
-        uint32_t u;
-        bool ok;
-        if (kn == 5 && memcmp(w, "cause", 5) == 0) {
-            ok = parse_u32(v, vn, &u) && u <= HAL_RESET_HARD;
-            if (ok)
-                b->cause = (hal_reset_cause_t)u;
-        } else if (kn == 8 && memcmp(w, "slept_ms", 8) == 0) {
-            ok = parse_u32(v, vn, &b->slept_ms);
-            b->slept_known = ok;
-        } else if (kn == 6 && memcmp(w, "jumper", 6) == 0) {
-            ok = vn == 1 && (v[0] == '0' || v[0] == '1');
-            b->jumper = ok && v[0] == '1';
-        } else if (kn == 3 && memcmp(w, "mac", 3) == 0) {
-            ok = parse_mac(v, vn, b->mac);
-            b->mac_set = ok;
-        } else if (kn == 4 && memcmp(w, "seed", 4) == 0) {
-            ok = vn > 0 && vn % 2 == 0 && vn / 2 <= sizeof b->seed;
-            for (size_t i = 0; ok && i < vn / 2; i++) {
-                int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
-                ok = hi >= 0 && lo >= 0;
-                b->seed[i] = (uint8_t)(hi << 4 | lo);
-            }
-            b->seed_len = ok ? vn / 2 : 0;
-        } else if (kn == 3 && memcmp(w, "wdt", 3) == 0) {
-            ok = parse_u32(v, vn, &b->wdt_ms);
-        } else {
-            snprintf(err, errcap, "unknown boot parameter '%.*s'", (int)kn, w);
-            return -1;
-        }
-        if (!ok) {
-            snprintf(err, errcap, "bad value in '%.*s'", (int)n, w);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* ---- pins and LEDs: GPIO0-16 as on the ESP8266 (the same rules as ports/sim) ---------- */
 
 #define NPINS 17
@@ -424,5 +322,7 @@ void mps2_board_init(void)
              boot.seed_len ? "" : ", no seed: hal_random is predictable");
     rtc_load();
     mps2_flash_load();
+    if (boot.dns_port)
+        bhl_dns_override(boot.dns_ip, boot.dns_port);
     mps2_wdt_start(boot.wdt_ms);
 }

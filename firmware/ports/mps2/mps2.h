@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bootargs.h"
 #include "flash.h"
 #include "hal/hal.h"
 
@@ -27,21 +28,6 @@ enum {
 
 /* ---- boot: mps2_board_init() first thing in main(); parses the semihosting command line,
  * loads RTC memory and flash, starts the clock and the console. ---------------------------- */
-typedef struct {
-    hal_reset_cause_t cause;  /* cause=N */
-    bool slept_known;         /* slept_ms=N given */
-    uint32_t slept_ms;
-    bool jumper;              /* jumper=1: the D5 jumper is in (GPIO14 reads 0) */
-    bool mac_set;             /* mac=aa:bb:cc:dd:ee:ff given */
-    uint8_t mac[6];
-    uint8_t seed[32];         /* seed=HEX: the host's fresh random bytes */
-    size_t seed_len;
-    uint32_t wdt_ms;          /* wdt=MS; 0 turns the software watchdog off */
-} mps2_boot;
-
-/* Parses a command line (as sh_cmdline gives it) into b; 0, or -1 with a message naming the
- * bad word in err. Unknown words are errors too, so a harness typo does not go unnoticed. */
-int mps2_parse_cmdline(const char *line, mps2_boot *b, char *err, size_t errcap);
 void mps2_board_init(void);
 const mps2_boot *mps2_boot_params(void);
 

@@ -17,6 +17,12 @@ void bhl_poll(void)
     hal_wdt_feed();
 }
 
+/* nor its resolver: a dns= boot parameter has nothing to go to */
+void bhl_dns_override(uint32_t ip, uint16_t port)
+{
+    (void)ip, (void)port;
+}
+
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
