@@ -7,13 +7,17 @@ B := $(CURDIR)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo check bench clean install install-built uninstall
+.PHONY: all build demo check bench clean install install-built uninstall mps2
 all: build
 
 build:
 	@bash scripts/deps.sh build
 	cmake -S . -B $(B)/main -DBH_ASAN_BUILD=$(B)/asan -DBH_FUZZ_BUILD=$(B)/fuzz >/dev/null
 	cmake --build $(B)/main -j$(JOBS)
+
+# the firmware for the bare-metal lwIP board in QEMU (docs/ports.md); LWIP_DIR=... to choose lwIP
+mps2:
+	@bash scripts/mps2-build.sh $(B)/mps2
 
 demo: build
 	@bash scripts/demo.sh $(B)/main
@@ -27,6 +31,7 @@ check:
 	CC=clang cmake -S . -B $(B)/fuzz -DBH_FUZZ=ON >/dev/null
 	cmake --build $(B)/fuzz -j$(JOBS)
 	@bash scripts/cross-size.sh
+	@bash scripts/mps2-build.sh $(B)/mps2
 	cd $(B)/main && ctest --output-on-failure -j$(JOBS)
 	@# the figures the tests print ("figures: ..." lines: the fault tests' counts)
 	@grep -h '^figures: ' $(B)/main/Testing/Temporary/LastTest.log | sort || true

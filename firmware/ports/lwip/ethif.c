@@ -99,11 +99,6 @@ void bhl_poll(void)
 
 /* ---- the radio contract on a cable ------------------------------------------------------- */
 
-void hal_radio_mac(uint8_t mac[6])
-{
-    port_eth_mac(mac);
-}
-
 static void set_addr(uint32_t ip, uint32_t mask, uint32_t gw)
 {
     ip4_addr_t a, m, g;

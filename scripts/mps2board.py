@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""mps2board: the firmware on an emulated bare-metal board (QEMU's mps2-an385, Cortex-M3,
+LAN9118 Ethernet, lwIP), driven like the simulated board.
+
+A wake is one QEMU run. This script plays the world around the chip: it powers the board,
+sees it ask for deep sleep (QEMU exits with status 3 and the board wrote the file `sleep`),
+and on a press boots it again as a deep-sleep wake. What survives deep sleep on the chip
+survives here, in the state folder: RTC memory (`rtc.bin`, 492 bytes) and flash (`flash.bin`);
+RAM does not. docs/ports.md tells the whole story.
+
+    mps2board.py flash  --state DIR FOLDER     write FOLDER's files (config.py, ...) to flash
+    mps2board.py power  --state DIR [options]  power on: the first boot
+    mps2board.py press  --state DIR            press RESET while it sleeps: a deep-sleep wake
+    mps2board.py timer  --state DIR            the timed wake the board asked for
+    mps2board.py jumper on|off --state DIR     the D5 debug jumper (for the next boots)
+    mps2board.py state  --state DIR            what the board is doing, as JSON
+
+power's options (kept for the next wakes): --elf FILE (default build/mps2/bh_mps2.elf),
+--net user|none (none: a cable to a switch with nothing else on it), --dns IP:PORT (a DNS
+server instead of the one DHCP names, reached from the board: 10.0.2.2 is the host),
+--awake S (the longest a wake may take before the run is cut off; default 60).
+
+Every wake's serial output goes to DIR/wake-N.log (and is printed), its Ethernet frames to
+DIR/wake-N.pcap; DIR/serial.log has all of them.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_ELF = os.path.join(ROOT, "build", "mps2", "bh_mps2.elf")
+FLASH_SIZE = 256 * 1024
+FLASH_SECTOR = 4096
+
+# hal_reset_cause_t (firmware/hal/hal.h)
+PWRON, WDT, EXCEPTION, SOFT_WDT, SOFT, DEEPSLEEP, HARD = 0, 1, 2, 3, 4, 5, 6
+# QEMU's exit status for each way a wake ends (firmware/ports/mps2/mps2.h)
+EXIT = {2: "crash", 3: "sleep", 4: "reset", 5: "watchdog", 6: "bad boot parameters"}
+# the next boot's cause after a wake that did not end in deep sleep
+NEXT_CAUSE = {"crash": EXCEPTION, "reset": SOFT, "watchdog": SOFT_WDT}
+MAX_CHAIN = 4   # reboots in a row without sleeping before the harness gives up (a crash loop)
+
+LED_RE = re.compile(r"^\[board\] (\d+) GPIO(\d+) -> (\d)")
+SLEEP_RE = re.compile(r"^\[board\] (\d+) deep sleep (\d+) ms")
+
+
+class Wake:
+    """What one QEMU run did."""
+
+    def __init__(self, n, cause, status, how, log, pcap, wall_s):
+        self.n, self.cause, self.status, self.how = n, cause, status, how
+        self.log, self.pcap, self.wall_s = log, pcap, wall_s
+        self.lines = log.splitlines()
+        self.leds = [(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                     for m in map(LED_RE.match, self.lines) if m]
+        m = next((m for m in map(SLEEP_RE.match, self.lines) if m), None)
+        self.sleep_ms = int(m.group(2)) if m else None
+        self.awake_ms = int(m.group(1)) if m else None   # the board's own clock at sleep
+
+    def __repr__(self):
+        return "<wake %d cause=%d %s>" % (self.n, self.cause, self.how)
+
+
+class Board:
+    def __init__(self, state, elf=None, net=None, dns=None, awake=None, qemu="qemu-system-arm"):
+        self.state = os.path.abspath(state)
+        os.makedirs(self.state, exist_ok=True)
+        self.qemu = qemu
+        self.s = self._load()
+        for k, v in (("elf", elf), ("net", net), ("dns", dns), ("awake", awake)):
+            if v is not None:
+                self.s[k] = v
+        self.s.setdefault("elf", DEFAULT_ELF)
+        self.s.setdefault("net", "user")
+        self.s.setdefault("dns", None)
+        self.s.setdefault("awake", 60)
+        self._save()
+
+    # -- the state folder ---------------------------------------------------------------------
+
+    def path(self, name):
+        return os.path.join(self.state, name)
+
+    def _load(self):
+        try:
+            with open(self.path("board.json")) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {"jumper": False, "wakes": 0, "asleep": False, "sleep_ms": None,
+                    "asleep_since": None, "last": None, "mac": "02:00:00:b7:00:01"}
+
+    def _save(self):
+        tmp = self.path("board.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.s, f, indent=1)
+        os.replace(tmp, self.path("board.json"))
+
+    def flash_folder(self, folder, tool):
+        """Builds flash.bin from a folder's files with the project's image tool."""
+        out = self.path("flash.bin")
+        subprocess.run([tool, "--size", str(FLASH_SIZE), "--sector", str(FLASH_SECTOR),
+                        "-o", out, folder], check=True)
+
+    def set_jumper(self, on):
+        self.s["jumper"] = bool(on)
+        self._save()
+
+    def state_json(self):
+        s = dict(self.s)
+        s["state"] = "sleeping" if s["asleep"] else "off"
+        return s
+
+    # -- wakes --------------------------------------------------------------------------------
+
+    def power(self):
+        """Power on: RTC memory is lost (flash stays)."""
+        try:
+            os.remove(self.path("rtc.bin"))
+        except FileNotFoundError:
+            pass
+        return self._run(PWRON, None)
+
+    def press(self):
+        """RESET pressed while the board sleeps: a deep-sleep wake, told how long it slept."""
+        if not self.s["asleep"]:
+            raise RuntimeError("the board is not asleep: power it on first")
+        return self._run(DEEPSLEEP, self._slept())
+
+    def timer(self):
+        """The timed wake the board asked for when it went to sleep."""
+        if not self.s["asleep"] or not self.s["sleep_ms"]:
+            raise RuntimeError("the board did not ask for a timed wake")
+        return self._run(DEEPSLEEP, self._slept())
+
+    def _slept(self):
+        return int((time.time() - self.s["asleep_since"]) * 1000)
+
+    def _run(self, cause, slept_ms):
+        wakes = []
+        for _ in range(MAX_CHAIN):
+            w = self._one(cause, slept_ms)
+            wakes.append(w)
+            nxt = NEXT_CAUSE.get(w.how)
+            if nxt is None:
+                break
+            cause, slept_ms = nxt, None
+        return wakes
+
+    def qemu_cmd(self, cause, slept_ms, n):
+        args = ["bh", "cause=%d" % cause, "mac=" + self.s["mac"],
+                "seed=" + os.urandom(16).hex(), "jumper=%d" % self.s["jumper"]]
+        if slept_ms is not None:
+            args.append("slept_ms=%d" % slept_ms)
+        if self.s["dns"]:
+            args.append("dns=" + self.s["dns"])
+        cmd = [self.qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none",
+               "-serial", "stdio", "-semihosting-config",
+               "enable=on,target=native," + ",".join("arg=" + a for a in args)]
+        if self.s["net"] == "none":
+            cmd += ["-nic", "none"]
+        else:
+            cmd += ["-netdev", "user,id=net0", "-net", "nic,netdev=net0",
+                    "-object", "filter-dump,id=dump0,netdev=net0,file=wake-%d.pcap" % n]
+        return cmd + ["-kernel", os.path.abspath(self.s["elf"])]
+
+    def _one(self, cause, slept_ms):
+        if not os.path.exists(self.s["elf"]):
+            raise RuntimeError("no firmware image %s (make mps2 builds it)" % self.s["elf"])
+        self.s["wakes"] += 1
+        n = self.s["wakes"]
+        try:
+            os.remove(self.path("sleep"))
+        except FileNotFoundError:
+            pass
+        cmd = self.qemu_cmd(cause, slept_ms, n)
+        t0 = time.time()
+        try:
+            p = subprocess.run(cmd, cwd=self.state, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=self.s["awake"])
+            status, out = p.returncode, p.stdout
+        except subprocess.TimeoutExpired as e:
+            status, out = None, e.stdout or b""
+        wall = time.time() - t0
+        log = out.decode("utf-8", "replace").replace("\r\n", "\n")
+        if status is None:
+            how = "awake" if self.s["jumper"] else "hung"
+        else:
+            how = EXIT.get(status, "exit %d" % status)
+        with open(self.path("wake-%d.log" % n), "w") as f:
+            f.write(log)
+        with open(self.path("serial.log"), "a") as f:
+            f.write("=== wake %d (cause %d): %s after %.1f s\n" % (n, cause, how, wall))
+            f.write(log)
+        w = Wake(n, cause, status, how, log, self.path("wake-%d.pcap" % n), wall)
+        self.s["asleep"] = how == "sleep"
+        self.s["sleep_ms"] = w.sleep_ms
+        self.s["asleep_since"] = time.time() if how == "sleep" else None
+        self.s["last"] = how
+        self._save()
+        return w
+
+
+# -- reading a wake's frames (pcap, as QEMU's filter-dump writes them) --------------------------
+
+def pcap_frames(path):
+    """The Ethernet frames of a wake, in order."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    if len(data) < 24:
+        return []
+    endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    off, frames = 24, []
+    while off + 16 <= len(data):
+        _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
+def udp_packets(frames):
+    """(src port, dst port, payload) of each IPv4 UDP packet among the frames."""
+    out = []
+    for f in frames:
+        if len(f) < 42 or f[12:14] != b"\x08\x00" or f[23] != 17:
+            continue
+        ihl = (f[14] & 0x0F) * 4
+        u = 14 + ihl
+        sport, dport = struct.unpack(">HH", f[u:u + 4])
+        out.append((sport, dport, f[u + 8:]))
+    return out
+
+
+def dhcp_messages(frames):
+    """The DHCP messages on the wire (either direction)."""
+    return [p for s, d, p in udp_packets(frames) if {s, d} == {67, 68}]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("cmd", choices=["flash", "power", "press", "timer", "jumper", "state"])
+    ap.add_argument("arg", nargs="?")
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--elf")
+    ap.add_argument("--net", choices=["user", "none"])
+    ap.add_argument("--dns")
+    ap.add_argument("--awake", type=int)
+    ap.add_argument("--tool", default=os.environ.get("BHFS_TOOL") or shutil.which("bhfs")
+                    or os.path.join(ROOT, "build", "main", "firmware", "bhfs"))
+    a = ap.parse_args()
+    b = Board(a.state, elf=a.elf, net=a.net, dns=a.dns, awake=a.awake)
+    if a.cmd == "flash":
+        if not a.arg:
+            ap.error("flash: give the folder whose files go to flash")
+        b.flash_folder(a.arg, a.tool)
+        print("flash.bin written from %s" % a.arg)
+        return 0
+    if a.cmd == "jumper":
+        if a.arg not in ("on", "off"):
+            ap.error("jumper: on or off")
+        b.set_jumper(a.arg == "on")
+        return 0
+    if a.cmd == "state":
+        print(json.dumps(b.state_json(), indent=1))
+        return 0
+    try:
+        wakes = {"power": b.power, "press": b.press, "timer": b.timer}[a.cmd]()
+    except RuntimeError as e:
+        print("mps2board: %s" % e, file=sys.stderr)
+        return 1
+    for w in wakes:
+        sys.stdout.write(w.log)
+        print("mps2board: wake %d: %s after %.1f s%s" % (
+            w.n, w.how, w.wall_s,
+            "" if w.sleep_ms is None else " (sleep %s)" % (
+                "until RESET" if w.sleep_ms == 0 else "%d ms" % w.sleep_ms)))
+    return 0 if wakes[-1].how in ("sleep", "awake") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
