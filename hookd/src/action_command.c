@@ -144,9 +144,9 @@ static int command_validate(const json_t *fields, char *err, size_t errcap)
     char ing[64];
     if (first_ingredient(prog, ing, sizeof ing)) {
         snprintf(err, errcap,
-                 "command: field \"argv\": the program (argv[0]) holds the ingredient %s, so "
-                 "whoever holds the key would choose what runs; name the program literally "
-                 "(or set \"allow_shell\": true to accept that risk; see docs/actions.md)",
+                 "command: argv[0]: the program is the ingredient %s, so whoever holds the key "
+                 "would choose what runs; set \"allow_shell\": true to accept that, or name "
+                 "the program (docs/actions.md)",
                  ing);
         return -1;
     }
@@ -161,15 +161,13 @@ static int command_validate(const json_t *fields, char *err, size_t errcap)
             continue;
         if (first_ingredient(arg, ing, sizeof ing)) {
             snprintf(err, errcap,
-                     "command: field \"argv\": argv[%zu] puts the ingredient %s where \"%s\" "
-                     "reads %s: a value like \"x; rm -rf ~\" could run as code. Pass values as "
-                     "arguments after the code (%s) or read them from the environment "
-                     "(HOOKD_VALUE1...) or stdin, or set \"allow_shell\": true to accept that "
-                     "risk (see docs/actions.md)",
+                     "command: argv[%zu]: the ingredient %s is where \"%s\" reads %s, so a "
+                     "value could run as code; set \"allow_shell\": true to accept that, or "
+                     "pass values %s or in the environment (HOOKD_VALUE1) or stdin "
+                     "(docs/actions.md)",
                      i, ing, runner ? runner : interp,
                      runner ? "a program or code to run" : "its code or options",
-                     runner ? "not possible with this program"
-                            : "sh -c 'echo \"$1\"' sh {{Value1}}");
+                     runner ? "" : "as arguments after the code (sh -c 'echo \"$1\"' sh {{Value1}})");
             return -1;
         }
         if (interp && code_next)

@@ -414,10 +414,13 @@ static void add_address_header(hka_buf *b, const char *name, const mail_list *l,
             free(dn);
             continue;
         }
-        if (is_plain_phrase(dn) && col + len <= 76) {
+        /* "=?" would make a plain or quoted name read as an encoded word by some clients:
+         * such a name is encoded itself, so it reads back as the text it is */
+        bool looks_encoded = strstr(dn, "=?") != NULL;
+        if (is_plain_phrase(dn) && !looks_encoded && col + len <= 76) {
             hka_buf_adds(b, dn);
             col += len;
-        } else if (is_plain_ascii(dn) && col + quoted <= 76) {
+        } else if (is_plain_ascii(dn) && !looks_encoded && col + quoted <= 76) {
             hka_buf_addc(b, '"');
             for (const char *p = dn; *p; p++) {
                 if (*p == '"' || *p == '\\')

@@ -128,11 +128,16 @@ static void set_session_cookie(hk_api_reply *out, const char *token)
                  HK_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 }
 
+/* Runs on a hash thread (http.c), after hk_login_admit let this address try: the outcome
+ * goes back to the delays' counts. */
 static void login(hk_app *app, const hk_api_request *rq, hk_api_reply *out)
 {
+    hk_login_outcome outcome = HK_LOGIN_OTHER;
     json_t *b = body_json(rq, out);
-    if (!b)
+    if (!b) {
+        hk_login_done(app->login, rq->ip, outcome, hk_now_ms());
         return;
+    }
     const char *pw = json_string_value(json_object_get(b, "password"));
     char token[HK_TOKEN_LEN + 1], csrf[HK_TOKEN_LEN + 1];
     int rc = pw ? hk_auth_login(app->auth, pw, token, csrf) : -1;
@@ -142,15 +147,18 @@ static void login(hk_app *app, const hk_api_request *rq, hk_api_reply *out)
         error(out, 403, "no admin password is set: run `hookd password %s %s`",
               hk_store_is_url(app->data_dir) ? "--store" : "--data", app->data_dir);
     } else if (rc == -1) {
+        outcome = HK_LOGIN_WRONG;
         hk_log("api: failed login from %s", rq->ip);
         error(out, 401, "wrong password");
     } else if (rc != 0) {
         error(out, 500, "cannot make a session");
     } else {
+        outcome = HK_LOGIN_OK;
         hk_log("api: login from %s", rq->ip);
         set_session_cookie(out, token);
         reply_json(out, 200, json_pack("{s:s}", "csrf", csrf));
     }
+    hk_login_done(app->login, rq->ip, outcome, hk_now_ms());
 }
 
 /* An applet that the config file's "applets" names: hookd applies the file again at each

@@ -182,7 +182,7 @@ int hk_applet_from_json(const json_t *obj, const hk_applet *base, hk_applet *out
         }
         out->enabled = json_is_true(en);
     }
-    char msg[200];
+    char msg[400];
     if (hk_event_name_check(out->event, msg, sizeof msg) != 0) {
         snprintf(err, cap, "event: %s", msg);
         goto bad;

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "login.h"
 #include "ratelimit.h"
 #include "store.h"
 #include "worker.h"
@@ -24,6 +25,7 @@ typedef struct hk_app {
     hk_workers *workers;
     hk_auth *auth;
     hk_limiter *per_ip, *per_key;
+    hk_login *login;              /* password guessing's delays, the hash threads */
     pthread_mutex_t key_mu;
     char key[HK_KEY_MAX + 1];
     atomic_bool closing;          /* SIGTERM: new triggers get 503 */

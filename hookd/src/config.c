@@ -27,6 +27,9 @@ void hk_config_defaults(hk_config *c)
     c->header_timeout_s = 10;
     c->body_timeout_s = 10;
     c->http_threads = 2;
+    c->login = (hk_login_cfg){.free_failures = 5, .delay_ms = 1000, .max_delay_s = 300,
+                              .account_max_delay_s = 30, .forget_s = 900, .hash_threads = 2,
+                              .queue = 16};
     c->workers = 4;
     c->max_attempts = 10;
     c->backoff_initial_ms = 2000;
@@ -109,6 +112,32 @@ static int str(json_t *obj, const char *where, const char *name, char **out, cha
     return 0;
 }
 
+static int login(json_t *obj, const char *where, hk_login_cfg *c, char *err, size_t cap)
+{
+    static const char *const names[] = {"free_failures", "delay_ms", "max_delay_s",
+                                        "account_max_delay_s", "forget_s", "hash_threads",
+                                        "queue", NULL};
+    json_t *v = json_object_get(obj, "login");
+    if (!v)
+        return 0;
+    char w[700];
+    snprintf(w, sizeof w, "%s.login", where);
+    if (!json_is_object(v)) {
+        snprintf(err, cap, "%s: must be an object like {\"free_failures\": 5}", w);
+        return -1;
+    }
+    if (only(v, w, names, err, cap) ||
+        uint_(v, w, "free_failures", 0, 1000, &c->free_failures, err, cap) ||
+        uint_(v, w, "delay_ms", 1, 3600e3, &c->delay_ms, err, cap) ||
+        uint_(v, w, "max_delay_s", 1, 86400, &c->max_delay_s, err, cap) ||
+        uint_(v, w, "account_max_delay_s", 1, 3600, &c->account_max_delay_s, err, cap) ||
+        uint_(v, w, "forget_s", 1, 7 * 86400, &c->forget_s, err, cap) ||
+        uint_(v, w, "hash_threads", 1, 64, &c->hash_threads, err, cap) ||
+        uint_(v, w, "queue", 1, 4096, &c->queue, err, cap))
+        return -1;
+    return 0;
+}
+
 static int rate(json_t *obj, const char *where, const char *name, hk_rate *r, char *err,
                 size_t cap)
 {
@@ -135,7 +164,7 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
     static const char *const lim[] = {"body_max_bytes", "per_ip", "per_key", "connections",
                                       "connections_per_ip", "connection_timeout_s",
                                       "header_timeout_s", "body_timeout_s",
-                                      "http_threads", NULL};
+                                      "http_threads", "login", NULL};
     static const char *const del[] = {"workers", "max_attempts", "backoff_initial_ms",
                                       "backoff_max_ms", "shutdown_timeout_s",
                                       "command_max_concurrent", "lease_s", NULL};
@@ -180,7 +209,8 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
             uint_(l, w, "connection_timeout_s", 1, 3600, &c->connection_timeout_s, err, cap) ||
             uint_(l, w, "header_timeout_s", 1, 3600, &c->header_timeout_s, err, cap) ||
             uint_(l, w, "body_timeout_s", 1, 3600, &c->body_timeout_s, err, cap) ||
-            uint_(l, w, "http_threads", 1, 256, &c->http_threads, err, cap))
+            uint_(l, w, "http_threads", 1, 256, &c->http_threads, err, cap) ||
+            login(l, w, &c->login, err, cap))
             goto out;
         c->body_max = (size_t)body;
     }

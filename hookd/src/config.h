@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "login.h"
+
 typedef struct {
     double rate;                  /* tokens per second; 0 = no limit */
     double burst;                 /* bucket size */
@@ -30,6 +32,7 @@ typedef struct {
                                    * previous reply: trickling bytes does not extend it */
     unsigned body_timeout_s;      /* its body, from its headers */
     unsigned http_threads;
+    hk_login_cfg login;           /* password guessing: delays, hash threads (login.h) */
     /* deliveries */
     unsigned workers;
     unsigned max_attempts;        /* attempts per round before "failed" */

@@ -34,7 +34,8 @@ struct hk_http {
 };
 
 typedef enum { R_NONE, R_TRIGGER, R_IP, R_METRICS, R_API } route;
-typedef enum { PH_NEW, PH_BODY, PH_WAIT, PH_DONE } phase;
+/* PH_LOGIN: suspended while a hash thread answers an API request that hashes a password */
+typedef enum { PH_NEW, PH_BODY, PH_WAIT, PH_LOGIN, PH_DONE } phase;
 
 typedef struct req {
     hk_http *h;
@@ -52,6 +53,10 @@ typedef struct req {
     hk_event *event;
     char *idem;
     hk_commit commit;
+    /* an API request answered on a hash thread (serve_api) */
+    const char *method;
+    hk_api_reply api;
+    bool api_busy;               /* the hash queue was full: api holds a 503 */
 } req;
 
 static int64_t mono_us(void)
@@ -107,6 +112,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return r;
 }
 
+static void trigger_note(req *r, int status, const char *msg, bool gone);
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -116,6 +123,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req *r = *con_cls;
     if (!r)
         return;
+    /* a trigger stored (or not) whose client left before its reply: still logged, counted */
+    if (r->rt == R_TRIGGER && r->ph == PH_WAIT)
+        trigger_note(r,
+                     r->commit.status == HK_COMMIT_STORED ||
+                             r->commit.status == HK_COMMIT_DUPLICATE
+                         ? 200
+                         : 503,
+                     r->commit.error[0] ? r->commit.error : "store error", true);
+    free(r->api.body);
     free(r->path);
     free(r->query);
     free(r->body);
@@ -183,9 +199,11 @@ static enum MHD_Result send_error(req *r, int status, const char *msg, const cha
 
 /* ---- triggers ---- */
 
-static enum MHD_Result trigger_done(req *r, int status, const char *msg, const char *hname,
-                                    const char *hvalue)
+/* The trigger's metrics and its log line (one per trigger, docs/hookd.md); gone: its client
+ * left before the reply, which does not undo the event's storing. */
+static void trigger_note(req *r, int status, const char *msg, bool gone)
 {
+    const char *left = gone ? "; the client left before the reply" : "";
     hk_trigger_result res = hk_metrics_result_of(status);
     if (status == 200 && r->commit.status == HK_COMMIT_DUPLICATE)
         res = HK_TRIG_DUPLICATE;
@@ -195,19 +213,25 @@ static enum MHD_Result trigger_done(req *r, int status, const char *msg, const c
     char key[16];
     const char *ev = r->tr.event ? r->tr.event : "";
     if (status == 200 && res == HK_TRIG_DUPLICATE)
-        hk_log("trigger \"%.80s\" from %s key %s -> 200 repeat of event %lld (Idempotency-Key)",
+        hk_log("trigger \"%.80s\" from %s key %s -> 200 repeat of event %lld (Idempotency-Key)%s",
                r->commit.dup_name, r->ip, hk_mask(r->tr.key, key, sizeof key),
-               (long long)r->commit.event_id);
+               (long long)r->commit.event_id, left);
     else if (status == 200)
-        hk_log("trigger \"%.80s\"%s from %s key %s -> 200 event %lld, %d deliver%s (%.1f ms)",
+        hk_log("trigger \"%.80s\"%s from %s key %s -> 200 event %lld, %d deliver%s (%.1f ms)%s",
                ev, r->tr.json ? " (json)" : "", r->ip, hk_mask(r->tr.key, key, sizeof key),
                (long long)r->commit.event_id, r->commit.deliveries,
-               r->commit.deliveries == 1 ? "y" : "ies", (double)us / 1000.0);
+               r->commit.deliveries == 1 ? "y" : "ies", (double)us / 1000.0, left);
     else if (r->tr.event)
-        hk_log("trigger \"%.80s\" from %s key %s -> %d %s", ev, r->ip,
-               hk_mask(r->tr.key, key, sizeof key), status, msg);
+        hk_log("trigger \"%.80s\" from %s key %s -> %d %s%s", ev, r->ip,
+               hk_mask(r->tr.key, key, sizeof key), status, msg, left);
     else
         hk_log("trigger from %s -> %d %s", r->ip, status, msg);
+}
+
+static enum MHD_Result trigger_done(req *r, int status, const char *msg, const char *hname,
+                                    const char *hvalue)
+{
+    trigger_note(r, status, msg, false);
 
     if (status == 200)
         return send_reply(r, 200, "text/html; charset=utf-8", msg, strlen(msg), hname, hvalue,
@@ -410,10 +434,9 @@ static enum MHD_Result serve_web(req *r, const hk_web_asset *a, const char *meth
                       MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache", NULL);
 }
 
-static enum MHD_Result serve_api(req *r, const char *method)
+static void api_request(req *r, const char *method, hk_api_request *rq)
 {
-    hk_app *app = r->h->app;
-    hk_api_request rq = {
+    *rq = (hk_api_request){
         .method = method,
         .path = r->path,
         .query = r->query,
@@ -425,14 +448,73 @@ static enum MHD_Result serve_api(req *r, const char *method)
         .body_len = r->len,
         .ip = r->ip,
     };
-    hk_api_reply out;
-    hk_api_handle(app, &rq, &out);
+}
+
+static enum MHD_Result api_send(req *r, hk_api_reply *out, const char *retry_after)
+{
     enum MHD_Result ok = send_reply(
-        r, out.status, out.body ? json_ctype : NULL, out.body, out.body ? strlen(out.body) : 0,
-        MHD_HTTP_HEADER_CACHE_CONTROL, "no-store", "X-Content-Type-Options", "nosniff",
-        out.set_cookie[0] ? MHD_HTTP_HEADER_SET_COOKIE : NULL, out.set_cookie, NULL);
-    free(out.body);
+        r, out->status, out->body ? json_ctype : NULL, out->body,
+        out->body ? strlen(out->body) : 0, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store",
+        "X-Content-Type-Options", "nosniff",
+        retry_after ? MHD_HTTP_HEADER_RETRY_AFTER : out->set_cookie[0] ? MHD_HTTP_HEADER_SET_COOKIE : NULL,
+        retry_after ? retry_after : out->set_cookie, NULL);
+    free(out->body);
+    out->body = NULL;
     return ok;
+}
+
+/* On a hash thread: the whole API request, then the connection goes on (PH_LOGIN). */
+static void api_job(void *arg)
+{
+    req *r = arg;
+    hk_api_request rq;
+    api_request(r, r->method, &rq);
+    hk_api_handle(r->h->app, &rq, &r->api);
+    MHD_resume_connection(r->conn);
+}
+
+/* POST /api/login and /api/password hash a password (PBKDF2, tens of milliseconds): they run
+ * on the login's hash threads (login.h), never on an HTTP thread, so the triggers these
+ * threads answer do not wait behind a password guesser; the connection is suspended
+ * meanwhile, as a trigger is around its group commit. A login inside its address's or the
+ * account's delay gets 429 before any hashing; a full hash queue 503. */
+static enum MHD_Result serve_api(req *r, const char *method)
+{
+    hk_app *app = r->h->app;
+    bool is_login = strcmp(r->path, "/api/login") == 0;
+    if (strcmp(method, "POST") == 0 && (is_login || strcmp(r->path, "/api/password") == 0)) {
+        int retry = 0;
+        const char *which = "";
+        if (is_login && !hk_login_admit(app->login, r->ip, hk_now_ms(), &retry, &which)) {
+            char ra[16], msg[160];
+            snprintf(ra, sizeof ra, "%d", retry);
+            snprintf(msg, sizeof msg, "too many wrong passwords %s; try again in %d s",
+                     strcmp(which, "address") == 0 ? "from your address" : "for this account",
+                     retry);
+            return send_error(r, 429, msg, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
+        r->method = method;
+        r->ph = PH_LOGIN;
+        /* suspend first: the hash thread may resume the connection before this returns */
+        MHD_suspend_connection(r->conn);
+        if (hk_login_submit(app->login, api_job, r) != 0) {
+            if (is_login)
+                hk_login_done(app->login, r->ip, HK_LOGIN_OTHER, hk_now_ms());
+            json_t *j = json_pack("{s:[{s:s}]}", "errors", "message",
+                                  "too many logins at once; try again in a second");
+            r->api.status = 503;
+            r->api.body = json_dumps(j, JSON_COMPACT);
+            json_decref(j);
+            r->api_busy = true;
+            MHD_resume_connection(r->conn);
+        }
+        return MHD_YES;
+    }
+    hk_api_request rq;
+    hk_api_reply out;
+    api_request(r, method, &rq);
+    hk_api_handle(app, &rq, &out);
+    return api_send(r, &out, NULL);
 }
 
 static bool prefix(const char *path, const char *p)
@@ -532,6 +614,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return serve_api(r, method);
     case PH_WAIT:
         return trigger_answer(r);
+    case PH_LOGIN:
+        return api_send(r, &r->api, r->api_busy ? "1" : NULL);
     default:
         return MHD_YES;
     }

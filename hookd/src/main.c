@@ -311,7 +311,8 @@ static int serve(hk_config *cfg, const char *dir)
     app.auth = hk_auth_new(app.store);
     app.per_ip = hk_limiter_new(cfg->per_ip.rate, cfg->per_ip.burst);
     app.per_key = hk_limiter_new(cfg->per_key.rate, cfg->per_key.burst);
-    if (!app.auth || !app.per_ip || !app.per_key || setup_password(&app, made) != 0)
+    app.login = hk_login_new(&cfg->login);
+    if (!app.auth || !app.per_ip || !app.per_key || !app.login || setup_password(&app, made) != 0)
         goto out;
     char pinned[64];
     snprintf(pinned, sizeof pinned, "%s%s%s", cfg->key ? "key" : "",
@@ -380,6 +381,7 @@ static int serve(hk_config *cfg, const char *dir)
     if (!hk_http_drain(http, DRAIN_MS))
         hk_log("requests still in progress after %d ms are cut off", DRAIN_MS);
     hk_store_stop(app.store);   /* commits every queued event and resumes its connection */
+    hk_login_stop(app.login);   /* answers the logins queued (their connections resume) */
     hk_http_stop(http);
     http = NULL;
     if (!hk_workers_stop(app.workers, cfg->shutdown_timeout_s)) {
@@ -399,6 +401,7 @@ out:
         atomic_store(&app.closing, true);
         hk_http_quiesce(http);
         hk_store_stop(app.store);
+        hk_login_stop(app.login);
         hk_http_stop(http);
     }
     if (app.workers && !hk_workers_stop(app.workers, cfg->shutdown_timeout_s)) {
@@ -410,6 +413,7 @@ out:
     hk_auth_free(app.auth);
     hk_limiter_free(app.per_ip);
     hk_limiter_free(app.per_key);
+    hk_login_free(app.login);
     if (lockfd >= 0)
         close(lockfd);
     pthread_mutex_destroy(&app.key_mu);
