@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hal/hal.h"
+#include "net/url.h"
 
 typedef struct {
     const char *name;
@@ -13,8 +14,17 @@ typedef struct {
     uint16_t size;      /* string keys: the char array size, NUL included; 0 for integers */
     uint8_t required;
     uint8_t check;
-    int32_t def, lo, hi;
+    int16_t def, lo, hi;  /* 16 bits: a smaller table, for the ESP8266's 32 KB code budget */
 } cfg_key;
+
+/* ... which every integer setting's default and range must fit */
+#define FITS_S(name, field, req, size, check)
+#define FITS_I(name, field, def, lo, hi, check) \
+    _Static_assert((def) >= INT16_MIN && (def) <= INT16_MAX && (lo) >= INT16_MIN && \
+                   (hi) <= INT16_MAX, #name ": default and range must fit int16_t");
+BH_CFG_KEYS(FITS_S, FITS_I)
+#undef FITS_S
+#undef FITS_I
 
 static const cfg_key keys[BH_CFG_NKEYS] = {
 #define KEY_S(name, field, req, size, check) \
@@ -51,6 +61,7 @@ typedef struct {
     void *ctx;
     int line;           /* current line, 1-based */
     int errors;
+    bool muted;         /* the line is not UTF-8: already reported, nothing else is */
 } parser;
 
 static char msg[BH_PRINT_MAX];
@@ -62,7 +73,7 @@ static void report(parser *ps, int is_error, int line, const char *fmt, ...)
 {
     if (is_error)
         ps->errors++;
-    if (!ps->diag)
+    if (!ps->diag || ps->muted)
         return;
     int n = line > 0 ? snprintf(msg, sizeof msg, "%s:%d: %s", ps->fname, line,
                                 is_error ? "" : "warning: ")
@@ -111,32 +122,50 @@ static void put_byte(value *v, uint8_t b)
  * mp_obj_str_get_data() hands them to network and socket calls. */
 static void put_code_point(value *v, uint32_t cp)
 {
-    if (cp < 0x80) {
-        put_byte(v, (uint8_t)cp);
-    } else if (cp < 0x800) {
-        put_byte(v, (uint8_t)(0xC0 | (cp >> 6)));
-        put_byte(v, (uint8_t)(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        put_byte(v, (uint8_t)(0xE0 | (cp >> 12)));
-        put_byte(v, (uint8_t)(0x80 | ((cp >> 6) & 0x3F)));
-        put_byte(v, (uint8_t)(0x80 | (cp & 0x3F)));
-    } else {
-        put_byte(v, (uint8_t)(0xF0 | (cp >> 18)));
-        put_byte(v, (uint8_t)(0x80 | ((cp >> 12) & 0x3F)));
-        put_byte(v, (uint8_t)(0x80 | ((cp >> 6) & 0x3F)));
-        put_byte(v, (uint8_t)(0x80 | (cp & 0x3F)));
-    }
+    int n = cp < 0x80 ? 0 : cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;   /* continuation bytes */
+    /* the lead byte: n + 1 high bits set (none for ASCII), then the code point's top bits */
+    put_byte(v, (uint8_t)(((0xFF00u >> (n + 1)) & (n ? 0xFF : 0)) | (cp >> (6 * n))));
+    while (n--)
+        put_byte(v, (uint8_t)(0x80 | ((cp >> (6 * n)) & 0x3F)));
 }
 
-/* A character for a message: printable ASCII as is, anything else as \xNN. */
-static const char *show_char(char c, char buf[5])
+/* Python reads a source file as UTF-8 (PEP 3120) and refuses the whole file, comments
+ * included, at the first byte that is not, as its strict decoder does; MicroPython has no
+ * coding cookie, so neither does this: Latin-1 is refused, not guessed. Well-formed but not
+ * allowed: overlong forms, surrogates and code points past U+10FFFF. Python also refuses a
+ * NUL byte. Returns the first bad byte in [p, end), or NULL, with *col its column (in
+ * characters, as Python counts them) and *why an index into utf8_why. */
+static const char *const utf8_why[] = {
+    "is not UTF-8 (save the file as UTF-8)", "starts an overlong form", "starts a surrogate",
+    "starts a code point past U+10FFFF", "is not allowed"};
+
+static const char *utf8_check(const char *p, const char *end, int *col, int *why)
 {
-    unsigned char u = (unsigned char)c;
-    if (u >= 0x20 && u < 0x7F)
-        snprintf(buf, 5, "%c", c);
-    else
-        snprintf(buf, 5, "\\x%02x", u);
-    return buf;
+    const unsigned char *s = (const unsigned char *)p;
+    size_t n = (size_t)(end - p);
+    *col = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned b = s[i];
+        ++*col;
+        if (b - 1u < 0x7Fu)
+            continue;   /* ASCII, NUL excepted */
+        unsigned len = b >= 0xF8 ? 0 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
+        *why = b == 0 ? 4 : 0;
+        if (len == 0)
+            return p + i;   /* NUL, a stray continuation byte, F8..FF */
+        uint32_t cp = b & (0x7Fu >> len);
+        for (unsigned k = 1; k < len; k++) {
+            if (i + k >= n || (s[i + k] & 0xC0) != 0x80)
+                return p + i;
+            cp = cp << 6 | (s[i + k] & 0x3Fu);
+        }
+        *why = cp < (len == 2 ? 0x80u : len == 3 ? 0x800u : 0x10000u) ? 1
+             : cp >> 11 == 0x1B ? 2 : cp > 0x10FFFF ? 3 : 0;
+        if (*why)
+            return p + i;
+        i += len - 1;
+    }
+    return NULL;
 }
 
 /* p points at the opening quote. Returns the position after the closing quote, or NULL after
@@ -164,34 +193,24 @@ static const char *parse_string(parser *ps, const char *p, const char *end, valu
         if (p == end)
             break;
         char e = *p++;
-        int ndigits = 0;
-        switch (e) {
-        case '\\': case '\'': case '"': put_byte(v, (uint8_t)e); break;
-        case 'n': put_byte(v, '\n'); break;
-        case 't': put_byte(v, '\t'); break;
-        case 'r': put_byte(v, '\r'); break;
-        case 'a': put_byte(v, '\a'); break;
-        case 'b': put_byte(v, '\b'); break;
-        case 'f': put_byte(v, '\f'); break;
-        case 'v': put_byte(v, '\v'); break;
-        case 'x': ndigits = 2; break;
-        case 'u': ndigits = 4; break;
-        case 'U': ndigits = 8; break;
-        case 'N':
-            report(ps, 1, ps->line, "\\N{...}: use \\uXXXX");
-            return NULL;
-        default: {
-            char shown[5];
-            if (e >= '0' && e <= '7')
+        /* Python's escapes: the simple ones, then \x, \u and \U with their digit counts */
+        static const char esc_in[] = "\\'\"abfnrtvxuU", esc_out[] = "\\'\"\a\b\f\n\r\t\v\2\4\10";
+        const char *m = memchr(esc_in, e, sizeof esc_in - 1);
+        if (!m) {
+            if (e == 'N')
+                report(ps, 1, ps->line, "\\N{...}: use \\uXXXX");
+            else if (e >= '0' && e <= '7')
                 report(ps, 1, ps->line, "octal escape \\%c...: use \\xNN", e);
-            else
-                report(ps, 1, ps->line, "unknown escape \\%s",
-                       show_char(e, shown));
+            else   /* a character for the console: printable ASCII as is, anything else \xNN */
+                report(ps, 1, ps->line, (unsigned char)e - 0x20u < 0x5Fu ? "unknown escape \\%c"
+                       : "unknown escape \\\\x%02x", (unsigned char)e);
             return NULL;
         }
-        }
-        if (ndigits == 0)
+        int ndigits = m - esc_in >= 10 ? esc_out[m - esc_in] : 0;
+        if (ndigits == 0) {
+            put_byte(v, (uint8_t)esc_out[m - esc_in]);
             continue;
+        }
         uint32_t cp = 0;
         for (int i = 0; i < ndigits; i++) {
             int h = p + i < end ? hex_val(p[i]) : -1;
@@ -327,13 +346,10 @@ static void valid_pins(char *buf, size_t cap)
         int last = g;
         while (last + 1 < 64 && hal_pin_valid(last + 1))
             last++;
-        int w;
-        if (last - g >= 2)
-            w = snprintf(buf + n, cap - n, "%s%d-%d", n ? ", " : "", g, last);
-        else if (last > g)
-            w = snprintf(buf + n, cap - n, "%s%d, %d", n ? ", " : "", g, last);
-        else
-            w = snprintf(buf + n, cap - n, "%s%d", n ? ", " : "", g);
+        if (last - g < 2)
+            last = g;   /* one pin; a pair is two of these */
+        int w = last > g ? snprintf(buf + n, cap - n, "%s%d-%d", n ? ", " : "", g, last)
+                         : snprintf(buf + n, cap - n, "%s%d", n ? ", " : "", g);
         if (w < 0)
             break;
         n += (size_t)w;
@@ -363,15 +379,12 @@ static bool check_value(parser *ps, const cfg_key *k, const value *v)
             return false;
         }
         if (k->check == CFG_CHECK_URL) {
-            size_t skip = strncmp(vbuf, "http://", 7) == 0    ? 7
-                          : strncmp(vbuf, "https://", 8) == 0 ? 8
-                                                              : 0;
-            if (skip == 0) {
-                report(ps, 1, line, "%s must start with http:// or https://", k->name);
-                return false;
-            }
-            if (vbuf[skip] == 0 || vbuf[skip] == '/' || vbuf[skip] == ':') {
-                report(ps, 1, line, "%s has no host name after %.*s", k->name, (int)skip, vbuf);
+            /* the HTTP client's own parser, so that a URL it would refuse (a port over 65535,
+             * a space, user:pw@) stops the board here, with the line, before Wi-Fi is joined */
+            url_parts u;
+            char why[96];
+            if (url_parse(vbuf, &u, why, sizeof why) < 0) {
+                report(ps, 1, line, "%s: %s", k->name, why);
                 return false;
             }
         }
@@ -416,6 +429,16 @@ static void store(bh_config *out, int k, const value *v)
 static void parse_line(parser *ps, const char *p, const char *end, bh_config *out,
                        int first_line[BH_CFG_NKEYS])
 {
+    int col, why;
+    const char *at = utf8_check(p, end, &col, &why);
+    ps->muted = false;
+    if (at) {
+        report(ps, 1, ps->line, "column %d: byte 0x%02x %s", col, (unsigned char)*at,
+               utf8_why[why]);
+        /* one message for the line: parsed on (its setting is not also missing, and keeps no
+         * earlier value), but silently and stored nowhere */
+        ps->muted = true;
+    }
     const char *q = skip_space(p, end);
     if (q == end || *q == '#')
         return;
@@ -511,7 +534,7 @@ static void parse_line(parser *ps, const char *p, const char *end, bh_config *ou
             report(ps, 0, ps->line, "unknown setting %.*s ignored", shown_len, name);
         return;
     }
-    if (check_value(ps, &keys[k], &v))
+    if (check_value(ps, &keys[k], &v) && !ps->muted)
         store(out, k, &v);
 }
 
@@ -519,14 +542,16 @@ static void set_defaults(bh_config *out)
 {
     memset(out, 0, sizeof *out);
     for (int k = 0; k < BH_CFG_NKEYS; k++)
-        if (!keys[k].size)
-            memcpy((char *)out + keys[k].offset, &keys[k].def, sizeof keys[k].def);
+        if (!keys[k].size) {
+            int32_t def = keys[k].def;
+            memcpy((char *)out + keys[k].offset, &def, sizeof def);
+        }
 }
 
 int cfg_parse(const char *fname, const char *text, size_t len, bh_config *out, cfg_diag_fn diag,
               void *ctx)
 {
-    parser ps = {fname ? fname : "config.py", diag, ctx, 0, 0};
+    parser ps = {fname ? fname : "config.py", diag, ctx, 0, 0, false};
     int first_line[BH_CFG_NKEYS] = {0};
     set_defaults(out);
     if (!text) {
@@ -548,6 +573,7 @@ int cfg_parse(const char *fname, const char *text, size_t len, bh_config *out, c
         if (p < end && *p == '\n' && (p == eol || *eol == '\r'))
             p++;
     }
+    ps.muted = false;
     for (int k = 0; k < BH_CFG_NKEYS; k++)
         if (keys[k].required && !first_line[k])
             report(&ps, 1, 0, "missing %s", keys[k].name);
@@ -564,7 +590,7 @@ int cfg_load(const char *fname, bh_config *out, cfg_diag_fn diag, void *ctx)
     static char text[BH_CFG_FILE_MAX];
     if (!fname)
         fname = "config.py";
-    parser ps = {fname, diag, ctx, 0, 0};
+    parser ps = {fname, diag, ctx, 0, 0, false};
     set_defaults(out);
     int size = hal_fs_size(fname);
     if (size == BH_ERR_NOENT) {
@@ -572,7 +598,7 @@ int cfg_load(const char *fname, bh_config *out, cfg_diag_fn diag, void *ctx)
         return BH_ERR_NOENT;
     }
     if ((size_t)size > sizeof text && size > 0) {
-        report(&ps, 1, 0, "%d bytes, over %u", size, (unsigned)sizeof text);
+        report(&ps, 1, 0, "%d bytes, over the %u-byte limit", size, (unsigned)sizeof text);
         return BH_ERR_TOOBIG;
     }
     size_t got = 0;

@@ -4,7 +4,9 @@
  * escapes; code points are stored as UTF-8) or a Python integer (decimal, 0x, 0o, 0b,
  * underscores, optional sign); True/False/None parse but fit no setting. `# comments`, blank
  * lines. Only what Python itself accepts is accepted, so the same file still imports on a
- * real MicroPython board; raw, bytes and triple-quoted strings are refused with a message.
+ * real MicroPython board; raw, bytes and triple-quoted strings are refused with a message,
+ * and so is any byte that is not UTF-8 (Latin-1, overlong forms, surrogates), comments
+ * included, as Python refuses a source file that is not.
  *
  * Diagnostics go to a callback, one line each, "config.py:LINE: what is wrong" or
  * "config.py:LINE: warning: ...". Every problem in the file is reported, not just the first.
@@ -27,7 +29,8 @@
  * the presence bit and the parser entry all follow from it.
  *   STR(NAME, field, required, size, check)   size: char array size, NUL included
  *   INT(NAME, field, default, min, max, check)
- * check: CFG_CHECK_NONE, CFG_CHECK_NONEMPTY, CFG_CHECK_URL (http:// or https:// and a host),
+ * check: CFG_CHECK_NONE, CFG_CHECK_NONEMPTY, CFG_CHECK_URL (url_parse() takes it, as the
+ *        HTTP client will: "config.py:LINE: NAME: " and its reason otherwise),
  *        CFG_CHECK_RANGE (min..max), CFG_CHECK_PIN (hal_pin_valid), CFG_CHECK_PULLUP_PIN (a
  *        usable pin with a pull-up: not GPIO16, for the debug jumper). */
 #define BH_CFG_KEYS(STR, INT)                                                              \
@@ -89,7 +92,8 @@ int cfg_parse(const char *fname, const char *text, size_t len, bh_config *out, c
               void *ctx);
 
 /* Read the flash file fname (NULL: config.py; at most BH_CFG_FILE_MAX bytes, into a static
- * buffer) and parse it.
+ * buffer: a longer file is BH_ERR_TOOBIG, "config.py: N bytes, over the M-byte limit ...")
+ * and parse it.
  * Returns 0, BH_ERR_NOENT (missing file), BH_ERR_TOOBIG, BH_ERR_IO or BH_ERR_ARG, each with
  * a message through diag. */
 int cfg_load(const char *fname, bh_config *out, cfg_diag_fn diag, void *ctx);

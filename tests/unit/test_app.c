@@ -173,6 +173,24 @@ static void test_bad_config(void)
     CHECK(tb_slept);
 }
 
+/* A WEBHOOK_URL the HTTP client would refuse is a config.py error with its line: the board
+ * blinks it without joining Wi-Fi (the radio time of a join would buy nothing). */
+static void test_bad_webhook_url(void)
+{
+    static char cfg[1024];
+    strcpy(cfg, CONFIG);
+    strcat(cfg, "WEBHOOK_URL = 'http://hooks.example:99999/trigger/button_pressed'\n");
+    board(HAL_RESET_DEEPSLEEP, cfg);
+    tb_add_peer(TB_IP_HOOK, 80, OK_REPLY);
+    tb_boot();
+    CHECK(strstr(tb_console, "config.py:8: WEBHOOK_URL: bad port '99999' (1-65535)\n"));
+    CHECK(strstr(tb_console, "in load_config()"));
+    CHECK_INT(tb_scans + tb_joins, 0);
+    CHECK_INT(tb_connects, 0);
+    check_blink();
+    CHECK(tb_slept);
+}
+
 static void test_missing_config(void)
 {
     tb_reset();
@@ -195,6 +213,7 @@ int main(void)
     test_wifi_timeout();
     test_debug_jumper_stays_awake();
     test_bad_config();
+    test_bad_webhook_url();
     test_missing_config();
     return tb_done("test_app");
 }

@@ -190,7 +190,7 @@ static void test_integers(void)
     CHECK_STR(diags, "config.py:5: not a whole number: 2.5\n");
     CHECK_INT(parse(BASE "LED_PIN = 2.5e3 # big\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: not a whole number: 2.5e3\n");
-    CHECK_INT(parse(BASE "LED_PIN = 2 \x01\xff\n"), BH_ERR_ARG);
+    CHECK_INT(parse(BASE "LED_PIN = 2 \x01\x7f\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: unexpected text after the value: ??\n");
     CHECK_INT(parse(BASE "LED_PIN = 2x\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: invalid number 2x\n");
@@ -261,12 +261,120 @@ static void test_types_and_checks(void)
 
     CHECK_INT(parse("WIFI_SSID = 's'\nWIFI_PASSWORD = ''\nWEBHOOK_URL = 'maker.ifttt.com/x'\n"
                     "BUTTON_ID = 'b'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:3: WEBHOOK_URL must start with http:// or https://\n");
+    CHECK_STR(diags, "config.py:3: WEBHOOK_URL: missing scheme (http:// or https://)\n");
     CHECK_INT(parse("WIFI_SSID = 's'\nWIFI_PASSWORD = ''\nWEBHOOK_URL = 'https:///x'\n"
                     "BUTTON_ID = 'b'\n"), BH_ERR_ARG);
-    CHECK_STR(diags, "config.py:3: WEBHOOK_URL has no host name after https://\n");
+    CHECK_STR(diags, "config.py:3: WEBHOOK_URL: empty host\n");
     CHECK_INT(parse(BASE "CA_FILE = ''\n"), BH_ERR_ARG);
     CHECK_STR(diags, "config.py:5: CA_FILE is empty\n");
+}
+
+/* Python decodes the whole file as UTF-8 before it reads a line: a file saved as Latin-1
+ * (an editor's default on some systems) imports nowhere, so it is refused here too, with the
+ * line and the column (in characters) of the first bad byte, comments included. */
+static void test_utf8(void)
+{
+    CHECK_INT(parse(BASE "VALUE2 = 'caf\xe9'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 14: byte 0xe9 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK(!cfg_has(&cfg, VALUE2));
+    /* the column counts characters: the 'é' before it is one */
+    CHECK_INT(parse(BASE "VALUE2 = '\xc3\xa9\xe9'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 12: byte 0xe9 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK_INT(parse(BASE "LED_PIN = 2  # 20\xb0" "C\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 18: byte 0xb0 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK_INT(parse(BASE "VALUE2 = 'x\x80'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 12: byte 0x80 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK_INT(parse(BASE "VALUE2 = 'caf\xc3'\n"), BH_ERR_ARG);   /* its continuation missing */
+    CHECK_STR(diags, "config.py:5: column 14: byte 0xc3 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK_INT(parse(BASE "VALUE2 = 'x'  # caf\xc3"), BH_ERR_ARG);  /* at the end of the file */
+    CHECK_STR(diags, "config.py:5: column 20: byte 0xc3 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\xf5\x80\x80\x80'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xf5 starts a code point past "
+                     "U+10FFFF\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\xf8\x80\x80\x80'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xf8 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\x80\x80'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0x80 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\xe1\x80'\n"), BH_ERR_ARG);   /* one continuation short */
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xe1 is not UTF-8 (save the file as UTF-8)\n");
+    /* what a lax encoder writes: overlong forms, surrogates, past U+10FFFF */
+    CHECK_INT(parse(BASE "VALUE2 = '\xc0\xaf'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xc0 starts an overlong form\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\xe0\x80\xaf'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xe0 starts an overlong form\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\xf0\x8f\xbf\xbf'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xf0 starts an overlong form\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\xed\xa0\x80\xed\xb0\x80'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xed starts a surrogate\n");
+    CHECK_INT(parse(BASE "VALUE2 = '\xf4\x90\x80\x80'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 11: byte 0xf4 starts a code point past "
+                     "U+10FFFF\n");
+    /* a NUL byte in the source, which Python refuses too */
+    static const char nul[] = BASE "VALUE2 = 'a\0b'\n";
+    diags[0] = 0;
+    CHECK_INT(cfg_parse("config.py", nul, sizeof nul - 1, &cfg, collect, NULL), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:5: column 12: byte 0x00 is not allowed\n");
+
+    /* one error for the line: its setting is not also missing, nor left with an earlier value */
+    CHECK_INT(parse("WIFI_SSID = 'Caf\xe9 Wi-Fi'\nWIFI_PASSWORD = ''\n"
+                    "WEBHOOK_URL = 'http://a'\nBUTTON_ID = 'b'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:1: column 17: byte 0xe9 is not UTF-8 (save the file as UTF-8)\n");
+    CHECK(!cfg_has(&cfg, WIFI_SSID));
+    CHECK_INT(parse(BASE "VALUE2 = 'a'\nVALUE2 = '\xe9'\n"), BH_ERR_ARG);
+    CHECK_INT(nerr, 1);
+    CHECK(!cfg_has(&cfg, VALUE2));
+    /* a bad byte outside a string: that one message for the line, and what is missing after
+     * it still is reported */
+    CHECK_INT(parse("WIFI_SSID = 'x'\nWIFI_PASSWORD = ''\nWEBHOOK_URL = 'http://a'\n"
+                    "BUTTON_ID\xa0= 'b'\n"), BH_ERR_ARG);
+    CHECK_STR(diags, "config.py:4: column 10: byte 0xa0 is not UTF-8 (save the file as UTF-8)\n"
+                     "config.py: missing BUTTON_ID\n");
+    /* every bad line is reported */
+    CHECK_INT(parse(BASE "# \xe9\nVALUE2 = '\xe9'\n"), BH_ERR_ARG);
+    CHECK_INT(nerr, 2);
+
+    /* UTF-8 is fine anywhere, up to U+10FFFF, as are the longest valid forms */
+    CHECK_INT(parse(BASE "# caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n"
+                         "VALUE2 = '\xf4\x8f\xbf\xbf\xed\x9f\xbf\xee\x80\x80\xc2\x80'\n"), 0);
+    CHECK_STR(diags, "");
+    CHECK_STR(cfg.value2, "\xf4\x8f\xbf\xbf\xed\x9f\xbf\xee\x80\x80\xc2\x80");
+}
+
+/* WEBHOOK_URL is checked by the HTTP client's own URL parser when config.py is read, so a URL
+ * the request would refuse stops the board with its line, before Wi-Fi is joined. */
+static void test_webhook_url(void)
+{
+    static const struct {
+        const char *url, *why;
+    } bad[] = {
+        {"http://hooks.example:99999/x", "bad port '99999' (1-65535)"},
+        {"http://hooks.example:0/x", "bad port '0' (1-65535)"},
+        {"http://hooks.example:/x", "empty port after ':'"},
+        {"http://hooks.example/trigger/button pressed", "space or control character at offset "
+                                                         "35 of URL"},
+        {"http://hooks .example/x", "space or control character at offset 12 of URL"},
+        {"http://user:pw@hooks.example/x", "user:password@ in URLs is not supported"},
+        {"ftp://hooks.example/x", "unsupported scheme 'ftp' (only http and https)"},
+        {"http://[::1]/x", "IPv6 address literals are not supported"},
+        {"http://256.1.1.1/x", "bad IPv4 address '256.1.1.1'"},
+        {"http://hooks.example/caf\\xe9", "non-ASCII byte at offset 24 of URL (percent-encode "
+                                           "it)"},
+        {"https:hooks.example/x", "expected '//' after 'https:'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256], want[160];
+        snprintf(text, sizeof text, "WIFI_SSID = 's'\nWIFI_PASSWORD = ''\nBUTTON_ID = 'b'\n"
+                 "\nWEBHOOK_URL = '%s'\n", bad[i].url);
+        snprintf(want, sizeof want, "config.py:5: WEBHOOK_URL: %s\n", bad[i].why);
+        CHECK_INT(parse(text), BH_ERR_ARG);
+        CHECK_STR(diags, want);
+        CHECK(!cfg_has(&cfg, WEBHOOK_URL));
+    }
+    /* what the client takes: any case of the scheme, a port, an address, a query */
+    CHECK_INT(parse("WIFI_SSID = 's'\nWIFI_PASSWORD = ''\nBUTTON_ID = 'b'\n"
+                    "WEBHOOK_URL = 'HTTPS://127.0.0.1:8443/t?x=1'\n"), 0);
+    CHECK_STR(diags, "");
+    CHECK_STR(cfg.webhook_url, "HTTPS://127.0.0.1:8443/t?x=1");
 }
 
 static void test_missing_unknown_duplicate(void)
@@ -362,7 +470,7 @@ static void test_load(void)
     diags[0] = 0;
     CHECK_INT(cfg_load("config.py", &cfg, collect, NULL), BH_ERR_TOOBIG);
     char want[96];
-    snprintf(want, sizeof want, "config.py: %d bytes, over %d\n",
+    snprintf(want, sizeof want, "config.py: %d bytes, over the %d-byte limit\n",
              BH_CFG_FILE_MAX + 1, BH_CFG_FILE_MAX);
     CHECK_STR(diags, want);
 
@@ -383,6 +491,8 @@ int main(void)
     test_strings();
     test_integers();
     test_types_and_checks();
+    test_utf8();
+    test_webhook_url();
     test_missing_unknown_duplicate();
     test_all_problems_reported();
     test_pin_warnings();
