@@ -2,12 +2,12 @@
 # Builds the unit tests for the ESP8266's CPU: configures tests/lx106 (its own CMake project,
 # cross toolchain.cmake) with the source lists the host build wrote, and builds it into OUT.
 # Run by the test lx106.build, the fixture of the lx106.* tests.
-# Usage: build.sh OUT SOURCES_CMAKE LWIP_DIR
+# Usage: build.sh OUT SOURCES_CMAKE LWIP_DIR   (LWIP_DIR in the environment wins)
 # Exits 77 (skipped) with the reason when the cross toolchain, QEMU or lwIP is missing; the
 # reason is kept in OUT/SKIP so that every lx106.* test reports itself skipped with it.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-out=$1 sources=$2 lwip=$3
+out=$1 sources=$2 lwip=${LWIP_DIR:-$3}   # the environment's LWIP_DIR first, as for make mps2
 
 mkdir -p "$out"
 rm -rf "$out/results" "$out/SKIP"

@@ -7,8 +7,14 @@
 # by the test lx106.build (a fixture of the others), so that a missing cross toolchain or a
 # file that does not build for lx106 fails those tests, not everyone's host build. What each
 # test links is read here from the host targets, so both builds link the same sources.
+# lwIP's tree, as for `make mps2`: LWIP_DIR (the environment's when the tests run, or this
+# cache entry), by default ../shared/lwip-2.1.3 beside the checkout
 if(NOT DEFINED LWIP_DIR)
-  set(LWIP_DIR "${PROJECT_SOURCE_DIR}/../shared/lwip-2.1.3" CACHE PATH "lwIP 2.1.3 source tree")
+  set(lwip_default "${PROJECT_SOURCE_DIR}/../shared/lwip-2.1.3")
+  if(DEFINED ENV{LWIP_DIR})
+    set(lwip_default "$ENV{LWIP_DIR}")
+  endif()
+  set(LWIP_DIR "${lwip_default}" CACHE PATH "lwIP 2.1.3 source tree")
 endif()
 
 set(BH_LX106_OUT ${CMAKE_BINARY_DIR}/lx106)
@@ -54,8 +60,9 @@ foreach(src ${BH_UNIT_TESTS})
       get_filename_component(s ${s} ABSOLUTE BASE_DIR ${lib_dir})
       # hal_sha1: Debian's mbedTLS is built for the host only; lwIP's PolarSSL SHA-1 instead
       if(s MATCHES "/sha1_mbedtls\\.c$")
+        # (${LWIP_DIR} left for the cross build to expand: build.sh may be given another)
         list(APPEND lx106_lib_sources "${CMAKE_CURRENT_SOURCE_DIR}/lx106/sha1_lwip.c"
-             "${LWIP_DIR}/src/netif/ppp/polarssl/sha1.c")
+             "\${LWIP_DIR}/src/netif/ppp/polarssl/sha1.c")
       elseif(NOT s IN_LIST lx106_lib_sources)
         list(APPEND lx106_lib_sources ${s})
         if(lib_opts)
