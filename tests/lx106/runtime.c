@@ -77,7 +77,7 @@ static uint32_t stack_peak(void)
 }
 
 /* picolibc's exit() ends here. The last line gives run.sh the stack high-water mark, the
- * deepest the firmware and the test went (the ESP8266 SDK leaves about 8 KB for it). */
+ * deepest the firmware and the test went, for comparison with the few KB an SDK leaves. */
 void _exit(int code)
 {
     uint32_t peak = stack_peak();
