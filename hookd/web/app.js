@@ -81,6 +81,8 @@ const ACTIONS = {
       {name: 'argv', kind: 'list', req: true, tpl: true, hint: '/usr/bin/notify-send\nButton {{Value1}}'},
       {name: 'timeout', kind: 'int', hint: '30'},
       {name: 'retry_on_failure', kind: 'bool'},
+      /* an ingredient in a shell's code is refused at save without it (docs/actions.md) */
+      {name: 'allow_shell', kind: 'bool'},
     ],
   },
   file: {
