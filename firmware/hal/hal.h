@@ -181,7 +181,9 @@ int hal_tcp_accept(int listener, uint32_t timeout_ms);                /* BH_ERR_
  * TLS records. The port brings the TLS library (lwIP's altcp_tls does the same); the
  * mbedTLS one is in ports/common/tls_mbedtls.c. */
 typedef struct {
-    const char *host;         /* checked against the certificate; also sent as SNI */
+    const char *host;         /* checked against the certificate; also sent as SNI, unless
+                                 it is an IP address (RFC 6066): then the certificate must
+                                 hold it as a subjectAltName iPAddress */
     const char *ca_file;      /* a flash file with PEM CAs; NULL: the board's CA bundle */
     /* Session resumption across deep sleep (docs/fast-wake.md): the port keeps the session
      * in its part of RTC memory and offers it on the next handshake with the same host and

@@ -2,7 +2,9 @@
 (the chapter's MicroPython verified nothing), and the TLS session is kept in RTC memory across
 deep sleep so that the next press makes a short, resumed handshake (docs/fast-wake.md). nginx
 logs $ssl_session_reused for each request: "r" when the board resumed, "." for a full
-handshake; a server that refuses the kept session costs a full handshake, never the press."""
+handshake; a server that refuses the kept session costs a full handshake, never the press.
+A WEBHOOK_URL with an IP address needs a certificate naming that address (an iPAddress entry of
+its subjectAltName), and sends no SNI (RFC 6066)."""
 import copy
 import os
 import socket
@@ -34,6 +36,19 @@ def make_cert(d, ca, name, host, *aliases):
         f.write("subjectAltName=" + ",".join(f"DNS:{h}" for h in (host, *aliases)) + "\n")
     openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext",
+            cwd=d)
+
+
+def make_ip_cert(d, ca, cn, *sans):
+    """server.pem and server.key in d, for the subjectAltName entries sans ("IP:127.0.0.1"),
+    signed by the CA at the path ca (without .pem)."""
+    os.makedirs(d, exist_ok=True)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            "server.key", "-out", "server.csr", "-subj", f"/CN={cn}", cwd=d)
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=" + ",".join(sans) + "\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext",
             cwd=d)
 
 
@@ -72,7 +87,7 @@ pid {d}/nginx.pid;
 error_log {d}/logs/error.log;
 events {{ worker_connections 64; }}
 http {{
-  log_format bh '$request $ssl_session_reused $ssl_protocol';
+  log_format bh '$request $ssl_session_reused $ssl_protocol $ssl_server_name';
   access_log {d}/logs/access.log bh;
   client_body_temp_path {d}/body;
   server {{
@@ -122,8 +137,14 @@ http {{
                 lines = f.read().splitlines()
         except FileNotFoundError:
             return []
-        return [(ln.rsplit(" ", 2)[0], ln.rsplit(" ", 2)[1]) for ln in lines
+        return [(ln.rsplit(" ", 3)[0], ln.rsplit(" ", 3)[1]) for ln in lines
                 if ln.startswith("POST ")]
+
+    def server_names(self):
+        """The SNI of each POST's connection, oldest first ("-": none was sent)."""
+        with open(os.path.join(self.d, "logs", "access.log")) as f:
+            return [ln.rsplit(" ", 1)[1] for ln in f.read().splitlines()
+                    if ln.startswith("POST ")]
 
 
 def make_certs(d):
@@ -179,6 +200,7 @@ class HttpsTest(unittest.TestCase):
         self.assertEqual(self.accesses(), before + 1)
         report = [e for e in evs if e["event"] == "report"][0]
         self.assertEqual(report["tls"], 1)
+        self.assertEqual(self.server.server_names()[-1], "hooks.test")   # the name as SNI
 
     def test_right_ca_from_board_bundle(self):
         evs, console = self.press("bundle", ca_file=None, bundle="testca.pem")
@@ -197,6 +219,72 @@ class HttpsTest(unittest.TestCase):
         evs, console = self.press("wronghost", host="localhost", ca="testca.pem")
         self.assertIn("certificate", console)
         self.assertEqual(self.accesses(), before)
+
+
+class IpAddressTest(unittest.TestCase):
+    """https://127.0.0.1:PORT/...: mbedTLS 2.28 compares a host only with the certificate's DNS
+    names, so the port checks the address against its iPAddress entries; no SNI is sent."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmpctx = TempDir()
+        cls.tmp = cls.tmpctx.__enter__()
+        make_ca(cls.tmp, "testca")
+        ca = os.path.join(cls.tmp, "testca")
+        # the CN says 127.0.0.1 in both: only the subjectAltName counts for an address
+        make_ip_cert(os.path.join(cls.tmp, "right"), ca, "127.0.0.1", "IP:127.0.0.1",
+                     "DNS:hooks.test")
+        make_ip_cert(os.path.join(cls.tmp, "other"), ca, "127.0.0.1", "IP:127.0.0.2",
+                     "DNS:127.0.0.1")
+        cls.servers = {}
+        for name in ("right", "other"):
+            cls.servers[name] = Nginx(os.path.join(cls.tmp, name))
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in cls.servers.values():
+            server.stop()
+        cls.tmpctx.__exit__(None, None, None)
+
+    def press(self, server, name):
+        with open(os.path.join(self.tmp, "testca.pem"), "rb") as f:
+            ca = f.read()
+        b = Board(self.tmp, name=name, world=copy.deepcopy(WORLD), extra_files={"ca.pem": ca},
+                  config={"WEBHOOK_URL": f"https://127.0.0.1:{server.port}{PATH}",
+                          "CA_FILE": "ca.pem"})
+        try:
+            b.wait("sleeping")
+            b.press()
+            b.wait("sleeping")
+            evs = b.wake_events(2)
+            notes = "\n".join(e["text"] for e in evs
+                              if e["event"] == "info" and e.get("where") == "tls")
+            return evs, b.console(2), notes
+        finally:
+            b.off()
+
+    def test_certificate_for_the_address(self):
+        server = self.servers["right"]
+        evs, console, notes = self.press(server, "ip")
+        self.assertIn("Webhook invoked", console)
+        self.assertEqual([e for e in evs if e["event"] == "error"], [])
+        self.assertIn("certificate verified against ca.pem", notes)
+        deadline = time.time() + 10   # the board sleeps once it has the status line
+        while not server.log() and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertEqual([r for r, _ in server.log()], ["POST " + PATH + " HTTP/1.1"])
+        self.assertEqual(server.server_names(), ["-"])   # RFC 6066: no address as SNI
+
+    def test_certificate_for_another_address_refused(self):
+        server = self.servers["other"]
+        evs, console, notes = self.press(server, "ip-other")
+        self.assertIn("Webhook failed", console)
+        self.assertIn("tls: certificate not trusted for host 127.0.0.1 with CAs of ca.pem",
+                      console)
+        self.assertIn("127.0.0.1: certificate rejected: its subjectAltName has no IP address "
+                      "127.0.0.1", notes)
+        self.assertTrue([e for e in evs if e["event"] == "error"])
+        self.assertEqual(server.log(), [])   # nothing was sent to it
 
 
 class ResumeTest(BoardTestCase):

@@ -37,6 +37,9 @@ typedef struct {
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
     mbedtls_ctr_drbg_context drbg;
+    bool is_ip;                 /* the host is an IPv4 address: checked by verify_ip() */
+    bool ip_mismatch;           /* ... and the certificate does not name it */
+    unsigned char ip[4];        /* that address, network order, as iPAddress entries hold it */
     size_t corked;              /* bytes in cork[] not yet handed to the socket */
     unsigned char cork[CORK_MAX];
 } session;
@@ -428,6 +431,50 @@ out:
     return kind;
 }
 
+/* ---- A host that is an IP address ---------------------------------------------------------
+ *
+ * mbedTLS 2.28 matches the name given to mbedtls_ssl_set_hostname() only against the
+ * certificate's dNSName entries (or its CN): a certificate issued for an address carries it as
+ * an iPAddress entry (RFC 5280 4.2.1.6), which 2.28 lists in subject_alt_names but never
+ * compares. And RFC 6066 section 3 forbids an address as SNI. So for an address the chain is
+ * verified without a name, and verify_ip() checks the leaf's iPAddress entries itself. */
+
+/* host as net/url.c reads an IPv4 address: digits and dots only, four parts of at most 255. */
+static bool host_ipv4(const char *h, unsigned char ip[4])
+{
+    for (int part = 0; part < 4; part++) {
+        if (part > 0 && *h++ != '.')
+            return false;
+        unsigned v = 0, digits = 0;
+        while (*h >= '0' && *h <= '9' && digits < 4) {
+            v = v * 10 + (unsigned)(*h++ - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || v > 255)
+            return false;
+        ip[part] = (unsigned char)v;
+    }
+    return *h == 0;
+}
+
+/* mbedTLS's verify callback, for each certificate of the chain, root first: the leaf (depth 0)
+ * must hold the address among its subjectAltName iPAddress entries, or the handshake fails as
+ * for a wrong name, before anything is sent. */
+static int verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    session *t = ctx;
+    if (depth != 0)
+        return 0;
+    for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; san && san->buf.p;
+         san = san->next)
+        if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) &&
+            san->buf.len == 4 && memcmp(san->buf.p, t->ip, 4) == 0)
+            return 0;
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    t->ip_mismatch = true;
+    return 0;
+}
+
 /* The board's random number generator seeds the DRBG, as the ESP8266's hardware one would:
  * mbedtls_entropy_init() would also start Debian's HAVEGE, about a million instructions a
  * handshake that no chip port spends. */
@@ -476,10 +523,15 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
         mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
         mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
         mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+        t->is_ip = host_ipv4(p->host, t->ip);
+        if (t->is_ip)
+            mbedtls_ssl_conf_verify(&t->conf, verify_ip, t);
         ret = mbedtls_ssl_setup(&t->ssl, &t->conf);
     }
+    /* a name: SNI and the name check. An address: no SNI and no name check, said explicitly
+     * with NULL (mbedTLS 2.28.10 and 3.6.3 refuse to verify a chain when no name was set). */
     if (ret == 0)
-        ret = mbedtls_ssl_set_hostname(&t->ssl, p->host);   /* SNI and the name check */
+        ret = mbedtls_ssl_set_hostname(&t->ssl, t->is_ip ? NULL : p->host);
     /* the chapter's handshake (resume false) asks for no ticket and offers no session */
     unsigned char ca[32];
     tls_kept kept;
@@ -513,7 +565,15 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
             if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
                 (flags != 0 && flags != (uint32_t)-1)) {
                 char info[384];
-                mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+                int n = 0;
+                if (t->ip_mismatch) {   /* mbedTLS's own words would speak of a CN */
+                    flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+                    n = snprintf(info, sizeof info, "its subjectAltName has no IP address %s%s",
+                                 p->host, flags ? "\n" : "");
+                }
+                info[n] = 0;
+                if (flags)
+                    mbedtls_x509_crt_verify_info(info + n, sizeof info - (size_t)n, "", flags);
                 for (char *c = info; *c; c++)
                     if (*c == '\n')
                         *c = *(c + 1) ? ';' : 0;

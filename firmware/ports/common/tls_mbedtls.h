@@ -3,8 +3,9 @@
  *
  * tls_mbedtls.c defines hal_tls_start(): a TLS 1.2 client handshake on a connected port socket
  * with certificate verification REQUIRED, against the PEM CAs of a flash file (read through
- * hal_fs_*) or the board's CA bundle; the host name is checked and sent as SNI. Verification
- * failures return BH_ERR_CERT, other handshake failures BH_ERR_TLS.
+ * hal_fs_*) or the board's CA bundle; the host name is checked and sent as SNI (an IPv4
+ * address is matched with the certificate's iPAddress entries and never sent as SNI).
+ * Verification failures return BH_ERR_CERT, other handshake failures BH_ERR_TLS.
  *
  * After it succeeds, the port's hal_tcp_send/recv/close on that socket call tls_send,
  * tls_recv and tls_end below. In return the port gives the TLS layer raw, non-blocking I/O on
