@@ -8,7 +8,9 @@
  *    comes back as itself (invalid UTF-8 as U+FFFD);
  *  - HTML escaping leaves no markup characters, URL escaping only unreserved ones and %XX;
  *  - a mail built from the values has only header lines in its header (no injection) and no
- *    line over RFC 5322's 998 characters.
+ *    line over RFC 5322's 998 characters;
+ *  - a value in a display name never adds an address: outside quoted strings, From holds
+ *    exactly the configured <address> and To exactly its two (issue 13).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -79,9 +81,51 @@ static void check_html_url(const hk_event *e)
     free(u);
 }
 
+/* The addresses of header name in mail m (unfolded), outside quoted strings: each "@" that a
+ * reader would take for one, in order, as the text around it up to a space or angle
+ * bracket, joined by ","; into out. Encoded words hold no "@" (base64). */
+static void addresses_of(const char *m, const char *name, char *out, size_t cap)
+{
+    out[0] = 0;
+    size_t nl = strlen(name), o = 0;
+    const char *h = NULL;
+    for (const char *line = m; *line && *line != '\n'; line = strchr(line, '\n') + 1) {
+        if (!strncmp(line, name, nl)) {
+            h = line + nl;
+            break;
+        }
+        if (!strchr(line, '\n'))
+            break;
+    }
+    if (!h)
+        return;
+    bool quoted = false;
+    for (const char *p = h; *p; p++) {
+        if (*p == '\n' && p[1] != ' ' && p[1] != '\t')
+            break;   /* the header's end: the next line is not a continuation */
+        if (quoted && *p == '\\' && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            quoted = !quoted;
+        if (quoted || *p != '@')
+            continue;
+        const char *a = p, *b = p;
+        while (a > h && !strchr(" \t\n<>,\"", a[-1]))
+            a--;
+        while (b[1] && !strchr(" \t\n<>,\"", b[1]))
+            b++;
+        o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%.*s", o ? "," : "",
+                              (int)(b - a + 1), a);
+        if (o >= cap)
+            return;
+    }
+}
+
 static void check_mail(const hk_event *e)
 {
-    json_t *f = json_pack("{s:s, s:[s, s], s:s}", "from", "Hook D <hookd@example.test>", "to",
+    json_t *f = json_pack("{s:s, s:[s, s], s:s}", "from", "{{Value1}} <hookd@example.test>", "to",
                           "x@example.test", "{{Value2}} <y@example.test>", "subject",
                           "{{Value1}} {{Value3}}");
     char err[256];
@@ -117,6 +161,13 @@ static void check_mail(const hk_event *e)
             break;
         line = nl + 1;
     }
+    char addrs[512];
+    addresses_of(m, "From:", addrs, sizeof addrs);
+    if (strcmp(addrs, "hookd@example.test"))
+        __builtin_trap();   /* a value added or changed the sender */
+    addresses_of(m, "To:", addrs, sizeof addrs);
+    if (strcmp(addrs, "x@example.test,y@example.test"))
+        __builtin_trap();   /* a value added a recipient */
     free(m);
 }
 
