@@ -378,6 +378,7 @@ class Smaller(unittest.TestCase):
             self.assertNotIn(b"JSON_", b)
             # a client that leaves before the reply: the trigger is stored, logged, counted
             before = stored(h, "gone")
+            counted = h.metrics().get('hookd_triggers_total{result="ok"}', 0)
             for _ in range(5):
                 s = socket.create_connection(("127.0.0.1", h.port))
                 s.sendall(b"GET /trigger/gone/with/key/%s HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -387,6 +388,8 @@ class Smaller(unittest.TestCase):
             wait_for("5 stored", lambda: stored(h, "gone") == before + 5, 10, h)
             wait_for("5 lines", lambda: h.log().count('trigger "gone"') == 5, 10, h)
             left = h.log().count("the client left before the reply")
+            self.assertEqual(h.metrics()['hookd_triggers_total{result="ok"}'],
+                             counted + 5)
         # hookd key on a mistyped folder: no store made, exit 1, saying so
         other = Hookd()
         typo = os.path.join(other.tmp, "dtaa")
