@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "framing.h"
 #include "log.h"
 #include "metrics.h"
 #include "secret.h"
@@ -26,11 +28,38 @@
 #define HEADER_MEMORY_LIMIT (32 * 1024)   /* per connection: request line + headers */
 #define IDEM_KEY_MAX 255
 
+/* One open connection, as the guard sees it (docs/hookd.md, "Slow clients and the connection
+ * budget"). libmicrohttpd's own idle timeout restarts at every byte received, so a client
+ * sending a header byte a second holds its connection forever, and once the connection limit
+ * is reached new clients wait in the kernel's accept queue behind it. The guard keeps, for
+ * each connection waiting for a request (idle, or its headers or body still coming), when
+ * that wait began; a thread closes those past their deadline, and a new connection beyond
+ * the budget's high mark closes the one that has waited longest, so a new client always
+ * finds room. Connections busy with a request (parsed, in the group commit, replying) are
+ * never touched: a 200 is never lost to the guard. */
+typedef struct hk_conn {
+    struct hk_conn *prev, *next;   /* in the waiting list, oldest wait first */
+    MHD_socket fd;
+    int64_t since_us;              /* opened, or its previous reply sent */
+    int64_t headers_us;            /* when its headers were complete; 0 before */
+    bool waiting;                  /* in the list */
+    bool shed;                     /* shut down by the guard; libmicrohttpd closes it next */
+} hk_conn;
+
 struct hk_http {
     hk_app *app;
     struct MHD_Daemon *d;
     int listen_fd;
     atomic_int inflight;         /* requests between their first byte and their end */
+    /* the guard */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t guard;
+    bool guard_started, stopping;
+    hk_conn *head, *tail;        /* connections waiting for a request, oldest first */
+    unsigned open, shedding;     /* open connections; those shut down but not yet closed */
+    unsigned high;               /* beyond this many (less those shedding), shed the oldest */
+    uint64_t shed_budget, shed_headers, shed_body;   /* since the last log line */
 };
 
 typedef enum { R_NONE, R_TRIGGER, R_IP, R_METRICS, R_API } route;
@@ -40,6 +69,7 @@ typedef enum { PH_NEW, PH_BODY, PH_WAIT, PH_LOGIN, PH_DONE } phase;
 typedef struct req {
     hk_http *h;
     struct MHD_Connection *conn;
+    hk_conn *hc;                 /* the guard's entry for the connection, or NULL */
     char *path, *query;          /* raw, split from the request target */
     char ip[INET6_ADDRSTRLEN];
     int64_t start_us;
@@ -48,6 +78,7 @@ typedef struct req {
     char *body;
     size_t len, cap;
     bool too_large;
+    bool close;                  /* framing not to be trusted: close after the reply */
     /* triggers */
     hk_route tr;
     hk_event *event;
@@ -64,6 +95,171 @@ static int64_t mono_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the guard: deadlines for requests, and room for new clients ---- */
+
+static void list_remove(hk_http *h, hk_conn *c)
+{
+    if (!c->waiting)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        h->tail = c->prev;
+    c->prev = c->next = NULL;
+    c->waiting = false;
+}
+
+static void list_append(hk_http *h, hk_conn *c)
+{
+    c->prev = h->tail;
+    c->next = NULL;
+    if (h->tail)
+        h->tail->next = c;
+    else
+        h->head = c;
+    h->tail = c;
+    c->waiting = true;
+}
+
+/* Under h->mu. shutdown(), not close(): the socket stays libmicrohttpd's; its thread sees the
+ * end of the stream at its next poll and closes the connection, and only then (the CLOSED
+ * notification, under the same mutex) does the entry go, so the fd cannot have been reused
+ * by another connection when it is shut down here. */
+static void shed(hk_http *h, hk_conn *c, uint64_t *counter)
+{
+    list_remove(h, c);
+    c->shed = true;
+    h->shedding++;
+    (*counter)++;
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    hk_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        hk_conn *c = calloc(1, sizeof *c);
+        *socket_context = c;
+        if (!c || !ci)
+            return;   /* out of memory: the connection is served, unguarded */
+        c->fd = ci->connect_fd;
+        c->since_us = mono_us();
+        pthread_mutex_lock(&h->mu);
+        h->open++;
+        /* Beyond the high mark, the connection that has waited longest for a request makes
+         * room: the new one is not yet in the list, so it is never the one shed. */
+        while (h->open - h->shedding > h->high && h->head)
+            shed(h, h->head, &h->shed_budget);
+        list_append(h, c);
+        pthread_mutex_unlock(&h->mu);
+        return;
+    }
+    hk_conn *c = *socket_context;
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->mu);
+    list_remove(h, c);
+    h->open--;
+    if (c->shed)
+        h->shedding--;
+    pthread_mutex_unlock(&h->mu);
+    free(c);
+    *socket_context = NULL;
+}
+
+static hk_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The request's headers are all in: from now on its body's deadline runs. */
+static void conn_headers(hk_http *h, hk_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->mu);
+    c->headers_us = mono_us();
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The whole request is in (or answered early): no deadline, never shed. */
+static void conn_busy(hk_http *h, hk_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->mu);
+    list_remove(h, c);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Its reply is sent: the connection waits for its next request, newest in the list. */
+static void conn_wait(hk_http *h, hk_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->mu);
+    if (!c->shed) {
+        list_remove(h, c);
+        c->since_us = mono_us();
+        c->headers_us = 0;
+        list_append(h, c);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void *guard_main(void *arg)
+{
+    hk_http *h = arg;
+    const hk_config *cfg = &h->app->cfg;
+    int64_t header_us = (int64_t)cfg->header_timeout_s * 1000000;
+    int64_t body_us = (int64_t)cfg->body_timeout_s * 1000000;
+    int64_t last_log = mono_us();
+    pthread_mutex_lock(&h->mu);
+    while (!h->stopping) {
+        /* a tenth of a second: deadlines are kept to that, at a cost of a walk over the
+         * waiting connections (at most limits.connections) ten times a second */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        int64_t now = mono_us();
+        for (hk_conn *c = h->head, *next; c; c = next) {
+            next = c->next;
+            if (!c->headers_us && now - c->since_us > header_us)
+                shed(h, c, &h->shed_headers);
+            else if (c->headers_us && now - c->headers_us > body_us)
+                shed(h, c, &h->shed_body);
+        }
+        /* one line at most every 10 s, not one per connection: an attack must not flood
+         * the log */
+        if (now - last_log >= 10 * 1000000 &&
+            (h->shed_budget || h->shed_headers || h->shed_body)) {
+            hk_log("http: closed %llu connections past the header deadline (%us), %llu past "
+                   "the body deadline (%us), %llu waiting ones to make room (%u of %u open)",
+                   (unsigned long long)h->shed_headers, cfg->header_timeout_s,
+                   (unsigned long long)h->shed_body, cfg->body_timeout_s,
+                   (unsigned long long)h->shed_budget, h->open, cfg->connections);
+            h->shed_budget = h->shed_headers = h->shed_body = 0;
+            last_log = now;
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
 }
 
 static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
@@ -103,6 +299,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     atomic_fetch_add(&h->inflight, 1);
     r->h = h;
     r->conn = c;
+    r->hc = conn_of(c);
     r->start_us = mono_us();
     const char *q = strchr(uri, '?');
     size_t plen = q ? (size_t)(q - uri) : strlen(uri);
@@ -117,9 +314,9 @@ static void trigger_note(req *r, int status, const char *msg, bool gone);
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     (void)toe;
     hk_http *h = cls;
+    conn_wait(h, conn_of(c));
     req *r = *con_cls;
     if (!r)
         return;
@@ -174,9 +371,11 @@ static enum MHD_Result send_reply(req *r, int status, const char *ctype, const c
         MHD_add_response_header(resp, name, value);
     }
     va_end(ap);
-    /* a body too large is left unread: the connection cannot carry another request */
-    if (status == 413)
+    /* a body too large is left unread, and one whose framing is not to be trusted may hold
+     * anything: the connection cannot carry another request */
+    if (status == 413 || r->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    conn_busy(r->h, r->hc);
     enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->ph = PH_DONE;
@@ -340,6 +539,7 @@ static enum MHD_Result trigger_finish(req *r, const char *method)
     r->commit = (hk_commit){.event = r->event, .idem_key = r->idem, .done = on_committed,
                             .arg = r};
     r->ph = PH_WAIT;
+    conn_busy(r->h, r->hc);
     /* suspend first: the writer may resume the connection before this function returns */
     MHD_suspend_connection(r->conn);
     if (hk_store_submit(app->store, &r->commit) != HK_OK) {
@@ -495,6 +695,7 @@ static enum MHD_Result serve_api(req *r, const char *method)
         }
         r->method = method;
         r->ph = PH_LOGIN;
+        conn_busy(r->h, r->hc);   /* the request is all in: no body deadline while it hashes */
         /* suspend first: the hash thread may resume the connection before this returns */
         MHD_suspend_connection(r->conn);
         if (hk_login_submit(app->login, api_job, r) != 0) {
@@ -523,12 +724,55 @@ static bool prefix(const char *path, const char *p)
     return strncmp(path, p, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+typedef struct {
+    hk_header *h;
+    size_t n, cap;
+} header_list;
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    header_list *l = cls;
+    if (l->n == l->cap)
+        return MHD_NO;
+    l->h[l->n++] = (hk_header){key, key_size, value ? value : "", value ? value_size : 0};
+    return MHD_YES;
+}
+
+/* Before anything reads the body: a request whose framing hookd and a proxy in front of it
+ * could read differently is refused, and its connection closed after the reply, so that
+ * whatever follows its headers (a smuggled request) is never parsed. libmicrohttpd 0.9.75
+ * alone reads Content-Length with Transfer-Encoding as chunked, takes the first of two
+ * Content-Lengths, serves HTTP/1.1 without Host, and waits for the connection's end on a
+ * coding it does not know. */
+static enum MHD_Result check_framing(req *r, const char *version)
+{
+    int count = MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
+    header_list l = {.cap = count > 0 ? (size_t)count : 0};
+    l.h = calloc(l.cap ? l.cap : 1, sizeof *l.h);
+    if (!l.h)
+        return MHD_NO;
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, add_header, &l);
+    hk_reject rej;
+    int rc = hk_framing_check(l.h, l.n, version, &rej);
+    free(l.h);
+    if (rc == 0)
+        return MHD_YES;
+    r->close = true;
+    if (prefix(r->path, "/trigger")) {
+        r->rt = R_TRIGGER;
+        return trigger_done(r, rej.status, rej.message, NULL, NULL);
+    }
+    hk_log("http: request from %s -> %d %s", r->ip, rej.status, rej.message);
+    return send_error(r, rej.status, rej.message, NULL, NULL);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
 {
     (void)url;
-    (void)version;
     hk_http *h = cls;
     hk_app *app = h->app;
     req *r = *con_cls;
@@ -537,6 +781,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     if (r->ph == PH_NEW) {
         r->ph = PH_BODY;
+        conn_headers(h, r->hc);
+        if (check_framing(r, version) != MHD_YES || r->ph == PH_DONE)
+            return r->ph == PH_DONE ? MHD_YES : MHD_NO;
         if (prefix(r->path, "/trigger")) {
             r->rt = R_TRIGGER;
             if (trigger_start(r, method) != MHD_YES)
@@ -682,6 +929,11 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
     }
     h->app = app;
     h->listen_fd = listen_fd;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    /* the room kept free for new clients: an eighth of the budget */
+    unsigned reserve = app->cfg.connections / 8 ? app->cfg.connections / 8 : 1;
+    h->high = app->cfg.connections > reserve ? app->cfg.connections - reserve : 0;
     /* poll(), not epoll: each trigger is suspended around its group commit, and with epoll
      * MHD takes the connection out of the epoll set on suspend and puts it back on resume
      * (two epoll_ctl calls) and reads once more after; with poll() the loop simply leaves a
@@ -704,14 +956,25 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY_LIMIT,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errcap, "cannot start the HTTP server on %s", app->cfg.listen);
-        close(h->listen_fd);
-        free(h);
-        return NULL;
+        goto fail;
     }
+    if (pthread_create(&h->guard, NULL, guard_main, h) != 0) {
+        snprintf(err, errcap, "cannot start the HTTP server's guard thread");
+        MHD_stop_daemon(h->d);
+        goto fail;
+    }
+    h->guard_started = true;
     return h;
+fail:
+    close(h->listen_fd);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+    return NULL;
 }
 
 void hk_http_quiesce(hk_http *h)
@@ -734,8 +997,17 @@ bool hk_http_drain(hk_http *h, unsigned timeout_ms)
 void hk_http_stop(hk_http *h)
 {
     hk_http_drain(h, 1000);   /* replies decided by the last commit */
-    MHD_stop_daemon(h->d);
+    if (h->guard_started) {
+        pthread_mutex_lock(&h->mu);
+        h->stopping = true;
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->guard, NULL);
+    }
+    MHD_stop_daemon(h->d);   /* its connections' CLOSED notifications still take h->mu */
     if (h->listen_fd >= 0)
         close(h->listen_fd);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
     free(h);
 }

@@ -3,6 +3,9 @@
  * docs/http-front.md says why).
  * Trigger requests never block a thread: once parsed, the connection is suspended, the event
  * goes to the store's group commit, and the commit resumes the connection to answer.
+ * Before a request's body is read its framing is checked (framing.h); a guard thread gives
+ * each request's headers and body a deadline and sheds the connections that waited longest
+ * for a request when the connection budget runs short (docs/hookd.md, Security).
  *
  *   /trigger/...   triggers (trigger.c)        /ip        the caller's address
  *   /api/...       the JSON API (api.c)        /metrics   Prometheus text
