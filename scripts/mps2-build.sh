@@ -59,7 +59,7 @@ sum() { # prints "text ram" of the objects given
   if [ $# -eq 0 ]; then echo "0 0"; return; fi
   arm-none-eabi-size -t "$@" | tail -1 | awk '{print $1, $2 + $3}'
 }
-mapfile -t all < <(find "$objdir" "$out/CMakeFiles/bh_mps2_board.dir" -name '*.o' | sort)
+mapfile -t all < <(find "$objdir" "$out/CMakeFiles/bh_mps2_board.dir" \( -name '*.o' -o -name '*.obj' \) | sort)
 lwip=() board=() glue=() fw=()
 for o in "${all[@]}"; do
   case "$o" in

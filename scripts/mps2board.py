@@ -78,6 +78,7 @@ class Board:
             if v is not None:
                 self.s[k] = v
         self.s.setdefault("elf", DEFAULT_ELF)
+        self.s["elf"] = os.path.abspath(self.s["elf"])
         self.s.setdefault("net", "user")
         self.s.setdefault("dns", None)
         self.s.setdefault("awake", 60)
@@ -105,6 +106,9 @@ class Board:
     def flash_folder(self, folder, tool):
         """Builds flash.bin from a folder's files with the project's image tool."""
         out = self.path("flash.bin")
+        if not os.path.exists(tool):
+            raise RuntimeError("no flash image tool at %s (make builds bhfs-mkimage; or --tool)"
+                               % tool)
         subprocess.run([tool, "--size", str(FLASH_SIZE), "--sector", str(FLASH_SECTOR),
                         "-o", out, folder], check=True)
 
@@ -119,19 +123,19 @@ class Board:
 
     # -- wakes --------------------------------------------------------------------------------
 
-    def power(self):
-        """Power on: RTC memory is lost (flash stays)."""
+    def power(self, typed=None):
+        """Power on: RTC memory is lost (flash stays). typed: console input for the wake."""
         try:
             os.remove(self.path("rtc.bin"))
         except FileNotFoundError:
             pass
-        return self._run(PWRON, None)
+        return self._run(PWRON, None, typed)
 
-    def press(self):
+    def press(self, typed=None):
         """RESET pressed while the board sleeps: a deep-sleep wake, told how long it slept."""
         if not self.s["asleep"]:
             raise RuntimeError("the board is not asleep: power it on first")
-        return self._run(DEEPSLEEP, self._slept())
+        return self._run(DEEPSLEEP, self._slept(), typed)
 
     def timer(self):
         """The timed wake the board asked for when it went to sleep."""
@@ -142,10 +146,11 @@ class Board:
     def _slept(self):
         return int((time.time() - self.s["asleep_since"]) * 1000)
 
-    def _run(self, cause, slept_ms):
+    def _run(self, cause, slept_ms, typed=None):
         wakes = []
         for _ in range(MAX_CHAIN):
-            w = self._one(cause, slept_ms)
+            w = self._one(cause, slept_ms, typed)
+            typed = None
             wakes.append(w)
             nxt = NEXT_CAUSE.get(w.how)
             if nxt is None:
@@ -170,7 +175,7 @@ class Board:
                     "-object", "filter-dump,id=dump0,netdev=net0,file=wake-%d.pcap" % n]
         return cmd + ["-kernel", os.path.abspath(self.s["elf"])]
 
-    def _one(self, cause, slept_ms):
+    def _one(self, cause, slept_ms, typed=None):
         if not os.path.exists(self.s["elf"]):
             raise RuntimeError("no firmware image %s (make mps2 builds it)" % self.s["elf"])
         self.s["wakes"] += 1
@@ -181,13 +186,17 @@ class Board:
             pass
         cmd = self.qemu_cmd(cause, slept_ms, n)
         t0 = time.time()
+        # the console's input, typed on the serial port (the UART takes it as it reads)
+        p = subprocess.Popen(cmd, cwd=self.state, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT,
+                             stdin=subprocess.PIPE if typed else subprocess.DEVNULL)
         try:
-            p = subprocess.run(cmd, cwd=self.state, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               timeout=self.s["awake"])
-            status, out = p.returncode, p.stdout
-        except subprocess.TimeoutExpired as e:
-            status, out = None, e.stdout or b""
+            out, _ = p.communicate(typed.encode() if typed else None, timeout=self.s["awake"])
+            status = p.returncode
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            status = None
         wall = time.time() - t0
         log = out.decode("utf-8", "replace").replace("\r\n", "\n")
         if status is None:
@@ -255,14 +264,19 @@ def main():
     ap.add_argument("--net", choices=["user", "none"])
     ap.add_argument("--dns")
     ap.add_argument("--awake", type=int)
-    ap.add_argument("--tool", default=os.environ.get("BHFS_TOOL") or shutil.which("bhfs")
-                    or os.path.join(ROOT, "build", "main", "firmware", "bhfs"))
-    a = ap.parse_args()
+    ap.add_argument("--type", help="console input for the wake, e.g. 'wlan sta ifconfig\\n'")
+    ap.add_argument("--tool", default=os.environ.get("BHFS_TOOL") or shutil.which("bhfs-mkimage")
+                    or os.path.join(ROOT, "build", "main", "firmware", "bhfs-mkimage"))
+    a = ap.parse_intermixed_args()
     b = Board(a.state, elf=a.elf, net=a.net, dns=a.dns, awake=a.awake)
     if a.cmd == "flash":
         if not a.arg:
             ap.error("flash: give the folder whose files go to flash")
-        b.flash_folder(a.arg, a.tool)
+        try:
+            b.flash_folder(a.arg, a.tool)
+        except (RuntimeError, subprocess.CalledProcessError) as e:
+            print("mps2board: %s" % e, file=sys.stderr)
+            return 1
         print("flash.bin written from %s" % a.arg)
         return 0
     if a.cmd == "jumper":
@@ -274,7 +288,9 @@ def main():
         print(json.dumps(b.state_json(), indent=1))
         return 0
     try:
-        wakes = {"power": b.power, "press": b.press, "timer": b.timer}[a.cmd]()
+        typed = a.type.encode().decode("unicode_escape") if a.type else None
+        wakes = (b.timer() if a.cmd == "timer" else
+                 {"power": b.power, "press": b.press}[a.cmd](typed))
     except RuntimeError as e:
         print("mps2board: %s" % e, file=sys.stderr)
         return 1

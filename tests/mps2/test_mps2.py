@@ -8,7 +8,7 @@ a real DNS server (dnsmasq, started here) for hooks.test. Every QEMU run is boun
 
 MPS2_BUILD   the folder scripts/mps2-build.sh built (default build/mps2): bh_mps2.elf, or
              SKIPPED with the reason it could not be built
-BHFS_TOOL    the flash image tool (default build/main/firmware/bhfs)
+BHFS_TOOL    the flash image tool (default build/main/firmware/bhfs-mkimage)
 HOOKD        the hookd binary
 """
 import os
@@ -32,7 +32,8 @@ from hookd_harness import NO_LIMITS, Hookd  # noqa: E402
 SKIP = 77   # CTest's SKIP_RETURN_CODE for these tests
 BUILD = os.environ.get("MPS2_BUILD") or os.path.join(ROOT, "build", "mps2")
 ELF = os.path.join(BUILD, "bh_mps2.elf")
-TOOL = os.environ.get("BHFS_TOOL") or os.path.join(ROOT, "build", "main", "firmware", "bhfs")
+TOOL = os.environ.get("BHFS_TOOL") or os.path.join(ROOT, "build", "main", "firmware",
+                                                 "bhfs-mkimage")
 HOST = "hooks.test"     # what dnsmasq answers: the host as the board sees it
 HOST_IP = "10.0.2.2"
 DNS_TTL = 300
@@ -270,6 +271,20 @@ class Mps2Test(unittest.TestCase):
         self.assertTrue(self.blinked(w), w.log)
         FIGURES["no_dhcp_ms"] = w.awake_ms
 
+    # -- a cable standing in for Wi-Fi, seen from the console (the debug jumper in) ------------
+
+    def test_console_on_a_cable(self):
+        b = self.board("b7", config_py(self.url(), button="b7"), awake=8)
+        b.set_jumper(True)
+        wakes = b.power(typed="connect_wifi\nwlan sta scan\nwlan sta config mac\n")
+        self.assertEqual([w.how for w in wakes], ["awake"], wakes[0].log)
+        log = wakes[0].log
+        self.assertIn("Debug mode", log)
+        self.assertIn("OSError: scan failed", log)    # a cable has nothing to scan
+        self.assertIn("Network config: ('10.0.2.15'", log)   # a join is DHCP on the wire
+        self.assertIn("b'\\x02\\x00\\x00\\xb7\\x00\\x01'", log)   # the board's MAC, as bytes
+        self.assertEqual(self.mine("b7"), [], "connect_wifi fires no webhook")
+
     # -- a corrupt flash never crashes the board ------------------------------------------------
 
     def test_corrupt_flash_reports_and_blinks(self):
@@ -277,6 +292,7 @@ class Mps2Test(unittest.TestCase):
         with open(b.path("flash.bin"), "wb") as f:
             f.write(os.urandom(mps2board.FLASH_SIZE))
         w = self.one(b.power())
+        self.assertIn("no file system in flash", w.log)
         w = self.one(b.press())
         self.assertNotIn("crash", w.log)
         self.assertIn("config.py", w.log)
