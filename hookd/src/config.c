@@ -112,6 +112,20 @@ static int str(json_t *obj, const char *where, const char *name, char **out, cha
     return 0;
 }
 
+static int event_loop(json_t *obj, const char *where, bool *use_poll, char *err, size_t cap)
+{
+    json_t *v = json_object_get(obj, "event_loop");
+    if (!v)
+        return 0;
+    const char *s = json_string_value(v);
+    if (!s || (strcmp(s, "epoll") != 0 && strcmp(s, "poll") != 0)) {
+        snprintf(err, cap, "%s.event_loop: must be \"epoll\" or \"poll\"", where);
+        return -1;
+    }
+    *use_poll = strcmp(s, "poll") == 0;
+    return 0;
+}
+
 static int login(json_t *obj, const char *where, hk_login_cfg *c, char *err, size_t cap)
 {
     static const char *const names[] = {"free_failures", "delay_ms", "max_delay_s",
@@ -164,7 +178,7 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
     static const char *const lim[] = {"body_max_bytes", "per_ip", "per_key", "connections",
                                       "connections_per_ip", "connection_timeout_s",
                                       "header_timeout_s", "body_timeout_s",
-                                      "http_threads", "login", NULL};
+                                      "http_threads", "event_loop", "login", NULL};
     static const char *const del[] = {"workers", "max_attempts", "backoff_initial_ms",
                                       "backoff_max_ms", "shutdown_timeout_s",
                                       "command_max_concurrent", "lease_s", NULL};
@@ -210,6 +224,7 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t cap)
             uint_(l, w, "header_timeout_s", 1, 3600, &c->header_timeout_s, err, cap) ||
             uint_(l, w, "body_timeout_s", 1, 3600, &c->body_timeout_s, err, cap) ||
             uint_(l, w, "http_threads", 1, 256, &c->http_threads, err, cap) ||
+            event_loop(l, w, &c->http_poll, err, cap) ||
             login(l, w, &c->login, err, cap))
             goto out;
         c->body_max = (size_t)body;

@@ -6,6 +6,7 @@
 #ifndef HOOKD_CONFIG_H
 #define HOOKD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ typedef struct {
     unsigned header_timeout_s;    /* a request's headers, from the connection's opening or its
                                    * previous reply: trickling bytes does not extend it */
     unsigned body_timeout_s;      /* its body, from its headers */
+    bool http_poll;               /* limits.event_loop "poll" instead of "epoll" (http.c) */
     unsigned http_threads;
     hk_login_cfg login;           /* password guessing: delays, hash threads (login.h) */
     /* deliveries */

@@ -934,15 +934,17 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
     /* the room kept free for new clients: an eighth of the budget */
     unsigned reserve = app->cfg.connections / 8 ? app->cfg.connections / 8 : 1;
     h->high = app->cfg.connections > reserve ? app->cfg.connections - reserve : 0;
-    /* poll(), not epoll: each trigger is suspended around its group commit, and with epoll
-     * MHD takes the connection out of the epoll set on suspend and puts it back on resume
-     * (two epoll_ctl calls) and reads once more after; with poll() the loop simply leaves a
-     * suspended connection out of its next poll. Measured in bench/fronts (docs/http-front.md):
-     * 4.5 system calls per deferred request instead of 6-7, and less CPU per request. The
-     * cost, a poll() over all of a thread's connections per turn, stays small at this
-     * connection limit. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    /* epoll by default; poll() with limits.event_loop "poll". Each trigger is suspended
+     * around its group commit, and with epoll MHD takes the connection out of the epoll set
+     * on suspend and puts it back on resume (two epoll_ctl calls) and reads once more after;
+     * with poll() the loop simply leaves a suspended connection out of its next poll: less
+     * CPU per trigger (docs/http-front.md). But poll() walks every connection of its thread
+     * at every turn and accepts one connection per turn, so with the budget full of slow or
+     * idle clients being shed and reconnecting, a new client waited behind them (p99 108 ms
+     * against 12 ms with epoll, 2,000 idle connections; docs/hookd.md, Security). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     (app->cfg.http_poll ? MHD_USE_POLL : MHD_USE_EPOLL) |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(

@@ -1,6 +1,6 @@
 /*
- * http.h - hookd's HTTP front on libmicrohttpd: a small pool of event-loop threads (poll();
- * docs/http-front.md says why).
+ * http.h - hookd's HTTP front on libmicrohttpd: a small pool of event-loop threads (epoll, or
+ * poll() with limits.event_loop; docs/http-front.md and docs/hookd.md say when each).
  * Trigger requests never block a thread: once parsed, the connection is suspended, the event
  * goes to the store's group commit, and the commit resumes the connection to answer.
  * Before a request's body is read its framing is checked (framing.h); a guard thread gives
