@@ -7,7 +7,7 @@ B := $(CURDIR)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo check bench clean install install-built uninstall mps2
+.PHONY: all build demo check bench clean install install-built uninstall mps2 esp8266
 all: build
 
 build:
@@ -18,6 +18,11 @@ build:
 # the firmware for the bare-metal lwIP board in QEMU (docs/ports.md); LWIP_DIR=... to choose lwIP
 mps2:
 	@bash scripts/mps2-build.sh $(B)/mps2
+
+# the ESP8266 image and the esptool command to flash it (docs/esp8266.md); ESP8266_SDK=... to
+# choose the NONOS SDK, CONFIG=path/to/config.py to put config.py into its file system
+esp8266:
+	@CONFIG="$(CONFIG)" bash scripts/esp8266-build.sh $(B)/esp8266
 
 demo: build
 	@bash scripts/demo.sh $(B)/main
@@ -32,6 +37,7 @@ check:
 	cmake --build $(B)/fuzz -j$(JOBS)
 	@bash scripts/cross-size.sh
 	@bash scripts/mps2-build.sh $(B)/mps2
+	@bash scripts/esp8266-build.sh $(B)/esp8266
 	cd $(B)/main && ctest --output-on-failure -j$(JOBS)
 	@# the figures the tests print ("figures: ..." lines: the fault tests' counts)
 	@grep -h '^figures: ' $(B)/main/Testing/Temporary/LastTest.log | sort || true

@@ -1,0 +1,268 @@
+/*
+ * main.c - the ESP8266 port's entry and its one wait loop.
+ *
+ * The NONOS SDK owns the CPU: user_init() must return, and Wi-Fi, timers and lwIP make
+ * progress only while the SDK's task queue runs. The firmware, like the chapter's Python, is
+ * a straight line that blocks (join, resolve, connect, sleep). The two meet as in
+ * MicroPython's esp8266 port (ets_alt_task.c): this file replaces the ROM's task scheduler
+ * (ets_task, ets_post, ets_run: the ROM linker script only PROVIDEs them, so a definition here
+ * wins), the SDK's tasks post their events into the queues below, and esp_loop_iter() runs
+ * them. The application runs inside the init-done callback and never returns; every wait of
+ * the board contract (bhl_wait_step in sock.c/dns.c, hal_delay_ms, hal_console_read) calls
+ * esp_loop_iter(), so the SDK runs exactly while the firmware waits. Nothing here has run
+ * on a chip (docs/esp8266.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "console/console.h"
+#include "esp.h"
+#include "fs/fs.h"
+#include "ports/lwip/bhl.h"
+#include "ports/lwip/lwip_port.h"
+
+#include "ets_sys.h"
+#include "osapi.h"
+#include "user_interface.h"
+
+/* ROM functions the SDK headers do not declare */
+extern void ets_intr_lock(void);
+extern void ets_intr_unlock(void);
+extern void uart_div_modify(uint8_t uart_no, uint32_t div);
+
+/* ---- the task scheduler (replaces the ROM's) ------------------------------------------ */
+
+#define PRIOS 32
+typedef struct {
+    os_task_t task;
+    os_event_t *queue;
+    uint8_t len, head, count;
+} esp_task;
+static esp_task tasks[PRIOS];
+
+bool ets_task(os_task_t task, uint8 prio, os_event_t *queue, uint8 qlen)
+{
+    if (prio >= PRIOS || !qlen)
+        return false;
+    tasks[prio] = (esp_task){.task = task, .queue = queue, .len = qlen};
+    return true;
+}
+
+/* Called from interrupts too: in IRAM, interrupts off while the queue changes. The ROM's
+ * convention: 0 when posted, 1 when the queue is full. */
+BH_IRAM uint8 ets_post(uint8 prio, os_signal_t sig, os_param_t par)
+{
+    if (prio >= PRIOS)
+        return 1;
+    ets_intr_lock();
+    esp_task *t = &tasks[prio];
+    if (!t->task || t->count >= t->len) {
+        ets_intr_unlock();
+        return 1;
+    }
+    uint8_t i = (uint8_t)((t->head + t->count) % t->len);
+    t->queue[i].sig = sig;
+    t->queue[i].par = par;
+    t->count++;
+    ets_intr_unlock();
+    return 0;
+}
+
+/* One event of each task that has one, highest priority first. */
+bool esp_loop_iter(void)
+{
+    bool ran = false;
+    for (int p = PRIOS - 1; p >= 0; p--) {
+        esp_task *t = &tasks[p];
+        ets_intr_lock();
+        if (!t->count) {
+            ets_intr_unlock();
+            continue;
+        }
+        os_event_t e = t->queue[t->head];
+        t->head = (uint8_t)((t->head + 1) % t->len);
+        t->count--;
+        ets_intr_unlock();
+        t->task(&e);
+        ran = true;
+    }
+    system_soft_wdt_feed();
+    return ran;
+}
+
+/* The SDK calls this after user_init(); the firmware's start (init done) arrives as one of
+ * the events it runs, and from then on the firmware's waits run the queue. */
+void ets_run(void)
+{
+    for (;;)
+        if (!esp_loop_iter())
+            port_idle();
+}
+
+/* ---- the wait loop of the lwIP glue (lwip_port.h, bhl.h) -------------------------------- */
+
+void bhl_init(void)
+{
+    /* the SDK started lwIP before user_init() */
+}
+
+void bhl_poll(void)
+{
+    esp_loop_iter();
+}
+
+void port_idle(void)
+{
+    __asm__ volatile("waiti 0");   /* until the next interrupt (the SDK's timers tick) */
+}
+
+void bhl_wait_step(void)
+{
+    if (!esp_loop_iter())
+        port_idle();
+}
+
+bool bhl_expired(uint32_t start, uint32_t timeout_ms)
+{
+    return hal_millis() - start >= timeout_ms;
+}
+
+int bhl_err(err_t e)
+{
+    switch (e) {
+    case ERR_OK: return BH_OK;
+    case ERR_MEM: case ERR_BUF: return BH_ERR_NOMEM;
+    case ERR_TIMEOUT: return BH_ERR_TIMEOUT;
+    case ERR_RTE: return BH_ERR_UNREACH;
+    case ERR_RST: case ERR_ABRT: case ERR_CLSD: return BH_ERR_RESET;
+    case ERR_CONN: return BH_ERR_NOLINK;
+    case ERR_USE: case ERR_ISCONN: case ERR_INPROGRESS: return BH_ERR_STATE;
+    case ERR_ARG: case ERR_VAL: return BH_ERR_ARG;
+    default: return BH_ERR_IO;
+    }
+}
+
+void bhl_dns_override(uint32_t ip, uint16_t port);   /* dns.c; unused on this board */
+
+void hal_delay_ms(uint32_t ms)
+{
+    uint32_t start = hal_millis();
+    do
+        bhl_wait_step();
+    while (!bhl_expired(start, ms));
+}
+
+/* system_get_time() counts microseconds in 32 bits (wraps every 71 minutes); the waits read
+ * the clock far more often than that, so the wraps are counted here. */
+uint32_t hal_millis(void)
+{
+    static uint32_t last_us;
+    static uint64_t high;
+    uint32_t now = system_get_time();
+    if (now < last_us)
+        high += 1ull << 32;
+    last_us = now;
+    return (uint32_t)((high | now) / 1000u);
+}
+
+void hal_wdt_feed(void)
+{
+    system_soft_wdt_feed();
+}
+
+/* ---- the console: UART0 at 115200 8N1, polled ----------------------------------------- */
+
+#define UART0_FIFO (*(volatile uint32_t *)0x60000000u)
+#define UART0_STATUS (*(volatile uint32_t *)0x6000001Cu)   /* RX count 7:0, TX count 23:16 */
+#define UART_CLK_HZ 80000000u
+
+void esp_console_init(void)
+{
+    uart_div_modify(0, UART_CLK_HZ / 115200u);
+}
+
+void hal_console_write(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        while (((UART0_STATUS >> 16) & 0xFF) >= 126)
+            ;   /* the 128-byte FIFO drains at 11.5 bytes/ms */
+        UART0_FIFO = (uint8_t)s[i];
+    }
+}
+
+void hal_console_write_secret(const char *s, size_t len)
+{
+    hal_console_write(s, len);   /* a terminal shows the echo; this board keeps no log */
+}
+
+int hal_console_read(char *buf, size_t cap, uint32_t timeout_ms)
+{
+    uint32_t start = hal_millis();
+    size_t n = 0;
+    for (;;) {
+        while (n < cap && (UART0_STATUS & 0xFF))
+            buf[n++] = (char)(UART0_FIFO & 0xFF);
+        if (n || bhl_expired(start, timeout_ms))
+            return (int)n;
+        bhl_wait_step();
+    }
+}
+
+void hal_report(const char *kind, const char *where, int code, const char *text)
+{
+    char line[160];
+    int n = snprintf(line, sizeof line, "[report] %s %s %d %s\r\n", kind && kind[0] ? kind : "info",
+                     where && where[0] ? where : "-", code, text ? text : "");
+    if (n > 0)
+        hal_console_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* ---- start-up ---------------------------------------------------------------------------- */
+
+/* SDK 3.0 asks the application for its flash partitions before user_init(): a v1 image on a
+ * 4 MB (32 Mbit) NodeMCU, the SDK's RF calibration, PHY data and parameter sectors at the
+ * top, as Espressif's documents give them for this map. */
+static const partition_item_t partitions[] = {
+    {SYSTEM_PARTITION_RF_CAL, 0x3FB000, 0x1000},
+    {SYSTEM_PARTITION_PHY_DATA, 0x3FC000, 0x1000},
+    {SYSTEM_PARTITION_SYSTEM_PARAMETER, 0x3FD000, 0x3000},
+};
+
+void user_pre_init(void)
+{
+    if (!system_partition_table_regist(partitions, sizeof partitions / sizeof partitions[0],
+                                       FLASH_SIZE_32M_MAP_512_512)) {
+        os_printf("buttonhook: the partition table does not fit this flash (4 MB expected)\n");
+        for (;;)
+            ;
+    }
+}
+
+/* Flash with no file system (a new board) is formatted, as MicroPython does on its first
+ * boot: config.py is then missing and the application says so (as ports/mps2/main.c). */
+static void mount(void)
+{
+    int rc = fs_mount(esp_flash());
+    if (rc == BH_ERR_PROTO) {
+        hal_report("error", "flash", rc, "no file system in flash: formatting it empty");
+        rc = fs_format();
+    }
+    if (rc != BH_OK)
+        hal_report("error", "flash", rc, "the file system cannot be used");
+}
+
+static void start(void)
+{
+    mount();
+    app_main();
+    console_main();
+}
+
+void user_init(void)
+{
+    esp_console_init();
+    esp_board_init();
+    esp_wifi_init();
+    system_init_done_cb(start);
+}
