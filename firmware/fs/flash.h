@@ -20,5 +20,8 @@ typedef struct bh_flash {
     int (*erase)(uint32_t off);                                  /* the sector at off */
     int (*program)(uint32_t off, const void *buf, size_t len);   /* clears bits only */
 } bh_flash;
+/* The file system reads and programs at any byte offset and length (a sector header, one
+ * byte to kill a record). A driver whose chip API wants aligned 4-byte words, as the ESP8266
+ * SDK's spi_flash_write does, pads a program with 0xFF bytes, which leave NOR flash as it is. */
 
 #endif

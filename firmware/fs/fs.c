@@ -35,7 +35,6 @@ enum {
 };
 #define MAGIC 0x53464842u       /* "BHFS" in little-endian order */
 #define SEQ_LIMIT 0xF0000000u   /* sequence numbers and inodes stay below this */
-#define SIZE_LIMIT 0x7FFFFFFFu  /* file sizes fit in an int */
 #define ALIVE 0xFF              /* record byte 1; anything else: killed (uncommitted) */
 
 /* A record: header (type, alive, plen u16, id, val, dcrc, hcrc; little-endian), then plen
@@ -63,9 +62,9 @@ static uint32_t live;                /* bytes of live records: what collection m
 static uint32_t next_ino;
 static int state;                    /* 0: no flash given, 1: not mounted, 2: mounted */
 static entry files[FS_MAX_FILES];
-static const uint8_t killed = 0;
+static const uint8_t killed = 0;     /* programmed over a record's alive byte */
 
-/* ---- helpers ---------------------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------------------------- */
 /* CRC-32 (zlib's), four bits at a time: a 64-byte table, four times the speed of none */
 static uint32_t crc32(uint32_t c, const void *data, size_t n)
 {
@@ -143,7 +142,7 @@ static int fcrc(uint32_t off, uint32_t n, uint32_t *crc)
     return BH_OK;
 }
 
-/* ---- sector headers ----------------------------------------------------------------------- */
+/* ---- sector headers ------------------------------------------------------------------------ */
 /* The header's CRC covers the region's geometry too: an image mounted with another sector or
  * region size (whose ring and records would be read at the wrong places) has no valid
  * header, so it is no file system there, rather than a damaged one. */
@@ -198,7 +197,7 @@ static int sh_put(uint32_t s, uint32_t seq, uint32_t first)
     return pg(s * ssz, b, SH_SIZE);
 }
 
-/* ---- records ------------------------------------------------------------------------------ */
+/* ---- records ------------------------------------------------------------------------------- */
 static uint32_t hcrc(const uint8_t *b)
 {
     return crc32(crc32(0, b, 1), b + 2, 14);
@@ -227,13 +226,14 @@ static int rec_get(uint32_t pos, uint32_t end, uint32_t seq, rec *r)
         return 0;
     int named = 0;
     switch (r->type) {
+    /* no file is larger than the region */
     case T_DATA:
-        if (r->plen == 0 || r->id == 0 || r->id >= SEQ_LIMIT || r->val > SIZE_LIMIT - r->plen)
+        if (r->plen == 0 || r->id == 0 || r->id >= SEQ_LIMIT || r->val > nsec * ssz - r->plen)
             return 0;
         break;
     case T_NAME:
     case T_NAME | T_COMMIT:
-        if (r->id == 0 || r->id >= SEQ_LIMIT || r->val > SIZE_LIMIT)
+        if (r->id == 0 || r->id >= SEQ_LIMIT || r->val > nsec * ssz)
             return 0;
         named = 1;
         break;
@@ -296,16 +296,12 @@ static int walk_next(walk *w, rec *r)
     return 0;
 }
 
-/* The data record the last read used (ino 0: none), its CRC checked, and the walk that found
- * it: small reads of one record check it once, and a file read in order is found record after
- * record without walking the log from its start. Cleared by every change. */
-static struct {
-    uint32_t ino, off, len, addr;
-    walk w;
-} cache;
+/* The data record the last read used (ino 0: none), its CRC checked: small reads of one record
+ * find and check it once. Cleared by every change. */
+static struct { uint32_t ino, off, len, addr; } cache;
 
 /* ---- the file table ------------------------------------------------------------------------ */
-/* the slot holding name (length n, CRC-32 hash), -1 if none, <-1... a negative bh_err on I/O */
+/* the slot holding name (n bytes, CRC-32 hash): its index, -1 if none, BH_ERR_IO (< -1) */
 static int find(const char *name, size_t n, uint32_t hash)
 {
     char b[FS_NAME_MAX];
@@ -421,7 +417,12 @@ static int mount(void)
         }
         if (i < 0 && (i = free_slot()) < 0)
             continue;   /* more files than the table holds: only a damaged image has them */
-        entry *e = &files[i];
+        /* an inode is one file's: another file claiming it (damage) is dropped, lest the
+         * two share data */
+        entry *e = by_ino(r.id);
+        if (e && e != &files[i])
+            e->ino = 0;
+        e = &files[i];
         e->addr = w.at;
         e->ino = r.id;
         e->size = r.val;
@@ -431,15 +432,17 @@ static int mount(void)
     if (rc < 0)
         return rc;
     /* Pass 3: the bytes each file uses; kill the records no commit covers, so that a later
-     * commit does not take them in. A power loss while killing: the next mount kills again. */
+     * commit does not take them in, and (in a damaged image only: a file's newest name record
+     * lost, an older one in force) a file's data past its end, where its next append goes. A
+     * power loss while killing: the next mount kills again. */
     live = 0;
     walk_start(&w, nlog);
     while ((rc = walk_next(&w, &r)) > 0) {
         if (!r.alive)
             continue;
-        if (committed(w.seq, w.at, cseq, cend)) {
-            entry *e = owner(&r, w.at);
-            if (e) {
+        entry *e = r.type == T_DATA ? by_ino(r.id) : NULL;
+        if (committed(w.seq, w.at, cseq, cend) && !(e && r.val + r.plen > e->size)) {
+            if ((e = owner(&r, w.at))) {
                 e->used += rsize(r.plen);
                 live += rsize(r.plen);
             }
@@ -511,7 +514,7 @@ int fs_format(void)
     return mount();
 }
 
-/* ---- writing records ---------------------------------------------------------------------- */
+/* ---- writing records ----------------------------------------------------------------------- */
 /* a new head sector after the current one, which must not be the tail */
 static int alloc(void)
 {
@@ -591,7 +594,7 @@ static int put_data(uint32_t ino, uint32_t off, const uint8_t *data, uint32_t sr
     return BH_OK;
 }
 
-/* ---- garbage collection ----------------------------------------------------------------- */
+/* ---- garbage collection -------------------------------------------------------------------- */
 /* Copies the tail's live records to the head and commits with a record that moves the tail to
  * the next sector; the old tail is erased when the head comes round to it. Until the commit
  * is whole, the copies are uncommitted (killed by the next mount) and the tail still holds
@@ -681,41 +684,32 @@ int fs_size(const char *name)
 }
 
 /* The data record of inode ino that holds byte off, its payload's CRC checked: 1 (it is in
- * `cache`), 0 if no whole one does, <0 on I/O error. The search starts after the record found
- * last, where the next piece of a file read in order is; then from the tail. */
+ * `cache`), 0 if no whole one does, <0 on I/O error. Always the first in log order, so that
+ * what a read returns never depends on the reads before it, even where a made-up image has
+ * records that overlap. */
 static int locate(uint32_t ino, uint32_t off)
 {
     if (cache.ino == ino && off >= cache.off && off - cache.off < cache.len)
         return 1;
     walk w;
     rec r;
-    int rc, from_cache = cache.ino != 0;
-    if (from_cache)
-        w = cache.w;
-    else
-        walk_start(&w, nlog);
-    for (;;) {
-        while ((rc = walk_next(&w, &r)) > 0) {
-            if (r.type != T_DATA || !r.alive || r.id != ino || off < r.val ||
-                off - r.val >= r.plen)
-                continue;
-            uint32_t crc;
-            if (fcrc(w.at + HDR, r.plen, &crc) < 0)
-                return BH_ERR_IO;
-            if (crc != r.dcrc)
-                continue;
-            cache.ino = ino;
-            cache.off = r.val;
-            cache.len = r.plen;
-            cache.addr = w.at + HDR;
-            cache.w = w;
-            return 1;
-        }
-        if (rc < 0 || !from_cache)
-            return rc;
-        from_cache = 0;
-        walk_start(&w, nlog);
+    int rc;
+    walk_start(&w, nlog);
+    while ((rc = walk_next(&w, &r)) > 0) {
+        if (r.type != T_DATA || !r.alive || r.id != ino || off < r.val || off - r.val >= r.plen)
+            continue;
+        uint32_t crc;
+        if (fcrc(w.at + HDR, r.plen, &crc) < 0)
+            return BH_ERR_IO;
+        if (crc != r.dcrc)
+            continue;
+        cache.ino = ino;
+        cache.off = r.val;
+        cache.len = r.plen;
+        cache.addr = w.at + HDR;
+        return 1;
     }
+    return rc;
 }
 
 int fs_read(const char *name, uint32_t off, void *buf, size_t len)

@@ -11,7 +11,7 @@
  * fs_size/read/write/remove/list have the semantics of hal_fs_size/read/write/remove/list.
  * One fs_write() or fs_remove() cut short by a power loss at any byte leaves the file as it was
  * before the call or as the call made it, never anything else; a write that gets BH_ERR_FULL
- * leaves the file as it was. No heap, no OS calls; about 400 bytes of static RAM. The on-flash
+ * leaves the file as it was. No heap, no OS calls; 440 bytes of static RAM. The on-flash
  * format, the power-cut argument and the limits: docs/flash-fs.md.
  */
 #ifndef BH_FS_H
