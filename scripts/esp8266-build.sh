@@ -30,6 +30,14 @@ skip() {
   exit 0
 }
 
+# config.py first: a file the board would refuse stops the build before anything is compiled
+fs_line=
+rm -f "$out/fs.bin"
+if [ -n "${CONFIG:-}" ]; then
+  fs=$(bash "$src/scripts/esp8266-fs.sh" "$out" "$CONFIG")
+  fs_line=" ${fs}"
+fi
+
 CC=xtensa-lx106-elf-gcc
 command -v $CC >/dev/null ||
   skip "$CC not found (apt-get install gcc-xtensa-lx106 picolibc-xtensa-lx106-elf)"
@@ -112,4 +120,5 @@ echo "flash it (a NodeMCU on /dev/ttyUSB0; nothing here has run on a chip, docs/
 echo "  esptool.py --port /dev/ttyUSB0 --baud 460800 write_flash --flash_mode dio --flash_size 4MB \\"
 echo "    0x00000 $out/0x00000.bin 0x10000 $out/0x10000.bin \\"
 echo "    0x3FB000 $SDK/bin/blank.bin 0x3FC000 $SDK/bin/esp_init_data_default_v08.bin \\"
-echo "    0x3FD000 $SDK/bin/blank.bin 0x3FE000 $SDK/bin/blank.bin${fs_line:-}"
+echo "    0x3FD000 $SDK/bin/blank.bin 0x3FE000 $SDK/bin/blank.bin${fs_line}"
+[ -n "$fs_line" ] || echo "  (make esp8266 CONFIG=path/to/config.py also builds the file system holding it, and its address here)"
