@@ -41,8 +41,6 @@ static uint8_t gpio_func(int g)
 #define RTC_GPIO_IN_R 0x8C
 #define RTC_GPIO_CONF_R 0x90
 
-static int8_t pin_mode_of[17];
-
 int hal_pin_mode(int gpio, int mode, int pull)
 {
     if (!hal_pin_valid(gpio) || mode < HAL_PIN_IN || mode > HAL_PIN_OPEN_DRAIN ||
@@ -60,7 +58,6 @@ int hal_pin_mode(int gpio, int mode, int pull)
         } else {
             RTC_REG(RTC_GPIO_ENABLE_R) &= ~1u;
         }
-        pin_mode_of[16] = (int8_t)mode;
         return BH_OK;
     }
     uint32_t mux = PERIPHS_IO_MUX + mux_off[gpio];
@@ -78,7 +75,6 @@ int hal_pin_mode(int gpio, int mode, int pull)
         GPIO_REG(GPIO_ENABLE_W1TC_ADDRESS) = 1u << gpio;
     else
         GPIO_REG(GPIO_ENABLE_W1TS_ADDRESS) = 1u << gpio;
-    pin_mode_of[gpio] = (int8_t)mode;
     return BH_OK;
 }
 

@@ -1,8 +1,13 @@
 /*
- * tls_none.c - https:// on the ESP8266 port: not done. The SDK's mbedTLS with small records
- * (max fragment length) and session resumption in RTC memory is the plan; until it is built
- * and its RAM measured (docs/esp8266.md gives the arithmetic), an https:// webhook fails with
- * this reason instead of sending the press in clear text.
+ * tls_none.c - https:// on the ESP8266 port: refused, with the reason.
+ *
+ * The plan was the SDK's mbedTLS with small record buffers (max fragment length) and the
+ * session kept in RTC memory. The SDK's libmbedtls.a is mbedTLS 2.2.1 built without
+ * MBEDTLS_SSL_MAX_FRAGMENT_LENGTH (config_esp.h; no mbedtls_ssl_conf_max_frag_len in the
+ * library), so the client cannot ask a server for records smaller than TLS's 16 KB, and two
+ * such buffers alone are more than the heap this image leaves (at most 24 KB at user_init,
+ * before the SDK's own use; docs/esp8266.md has the arithmetic). An https:// webhook fails
+ * with this reason instead of sending the press in clear text.
  */
 #include "hal/hal.h"
 
@@ -10,7 +15,7 @@ int hal_tls_start(int s, const hal_tls_params *p, uint32_t timeout_ms)
 {
     (void)s, (void)p, (void)timeout_ms;
     hal_report("error", "tls", BH_ERR_UNSUPPORTED,
-               "no TLS in this ESP8266 build yet (the SDK's mbedTLS is not linked): "
-               "use an http:// URL");
+               "no TLS on this ESP8266 build (the SDK's mbedTLS has no small records; "
+               "16 KB ones do not fit the heap): use an http:// URL");
     return BH_ERR_UNSUPPORTED;
 }
