@@ -557,6 +557,70 @@ static void flash_errors(void)
     }
 }
 
+/* ---- power cuts one after another ------------------------------------------------------ */
+/* Random writes, appends and removes on a few files, one in three cut by a power loss at a
+ * random byte, the board booting after each cut: what the cuts leave behind (killed records,
+ * sectors closed early, copies of a collection that never committed) piles up, and every
+ * file stays as the last call that returned, or the cut call, made it. */
+static mfile cand;   /* the cut file as the call would have left it */
+static void chaos(void)
+{
+    /* static: what longjmp() comes back to must not live in registers */
+    static int step, cuts, f, what;
+    static uint32_t n, seed, off;
+    fresh(64 * 1024);
+    for (int i = 0; i < 16; i++)
+        model[i].pieces = -1;
+    cuts = 0;
+    for (step = 0; step < 1500 && !tb_failures; step++) {
+        f = (int)(rand32() % 6);
+        what = (int)(rand32() % 3);
+        n = 1 + rand32() % 3000;
+        seed = rand32();
+        off = 0;
+        cand = model[f];
+        if (what == 0 && model[f].pieces >= 0) {
+            cand.pieces = -1;
+        } else {
+            if (what == 1 && model[f].pieces >= 0 && model[f].pieces < MAX_PIECES &&
+                model_len(f) + n <= sizeof new_a)
+                off = model_len(f);
+            else
+                cand.pieces = 0;
+            cand.seed[cand.pieces] = seed;
+            cand.len[cand.pieces++] = n;
+            fill(new_a, n, seed);
+        }
+        /* a cut within the call's own bytes, or within a sector erase and a collection */
+        budget = -1;
+        if (rand32() % 3 == 0)
+            budget = (long)(rand32() % (rand32() % 2 ? n + 200 : 12000));
+        erase_down = (int)(rand32() & 1);
+        if (setjmp(power_cut) == 0) {
+            int rc = cand.pieces < 0 ? fs_remove(fname(f)) : fs_write(fname(f), off, new_a, n);
+            budget = -1;
+            CHECK(rc == BH_OK || rc == BH_ERR_FULL);
+            if (rc == BH_OK)
+                model[f] = cand;
+        } else {
+            budget = -1;
+            cuts++;
+            CHECK_INT(fs_mount(&flash), BH_OK);
+            mfile was = model[f];
+            model[f] = cand;
+            if (!model_is(f))
+                model[f] = was;
+        }
+        if (step % 20 == 0)
+            CHECK_INT(fs_mount(&flash), BH_OK);
+        CHECK(model_ok());
+    }
+    printf("figures: fs power cuts one after another: %d calls, %d of them cut\n", step, cuts);
+    CHECK(cuts > 150);
+    CHECK_INT(overwrites, 0);
+    CHECK_INT(out_of_bounds, 0);
+}
+
 /* ---- wear ---------------------------------------------------------------------------------- */
 static void wear(void)
 {
@@ -717,6 +781,7 @@ int main(void)
     same_as_test_board();
     full();
     flash_errors();
+    chaos();
     wear();
     damaged();
     geometry();
