@@ -494,6 +494,7 @@ int fs_format(void)
 {
     if (state == 0)
         return BH_ERR_STATE;
+    state = 1;   /* not mounted until it is done: a failed format leaves no stale table */
     uint32_t first, top = 0, at = nsec - 1;
     int rc = find_top(&at, &top, &first);
     if (rc < 0)

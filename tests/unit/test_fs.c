@@ -555,6 +555,18 @@ static void flash_errors(void)
         CHECK_INT(fs_mount(&flash), BH_OK);
         CHECK(is("wlan.cfg", new_a, 6000));
     }
+    /* a format whose header cannot be written: not mounted (no stale files), and the old
+     * file system still mounts (the sector it erased was a free one) */
+    program_fails = 0;
+    CHECK_INT(fs_format(), BH_ERR_IO);
+    CHECK_INT(fs_size("wlan.cfg"), BH_ERR_IO);
+    CHECK_INT(fs_mount(&flash), BH_OK);
+    CHECK(is("wlan.cfg", new_a, 6000));
+    CHECK_INT(fs_format(), BH_OK);
+    CHECK(is("wlan.cfg", NULL, -1));
+    CHECK(is("config.py", NULL, -1));
+    CHECK_INT(fs_mount(&flash), BH_OK);
+    CHECK(is("config.py", NULL, -1));
 }
 
 /* ---- power cuts one after another ------------------------------------------------------ */
