@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "esp.h"
+#include "wordio.h"
 #include "ports/lwip/bhl.h"
 
 #include "eagle_soc.h"
@@ -157,87 +158,64 @@ _Noreturn void hal_reset(void)
 
 /* ---- RTC memory: 492 bytes from user block 64 ------------------------------------------- */
 
-/* system_rtc_mem_* move whole 4-byte blocks: a request goes through a small buffer on the
- * stack, a window of blocks at a time (no static copy: DRAM is the scarce part, 16 KB). */
-#define RTC_WINDOW 64u
-
-static int rtc_rw(size_t off, uint8_t *rd, const uint8_t *wr, size_t len)
+/* system_rtc_mem_* move whole 4-byte blocks (wordio.c splits a request into them); the
+ * contract's byte offsets count from block 64, the user area's first. */
+static bool rtc_words_read(uint32_t addr, uint32_t *words, uint32_t size)
 {
-    if (off > HAL_RTC_SIZE || len > HAL_RTC_SIZE - off || (!rd && !wr && len))
-        return BH_ERR_ARG;
-    uint32_t tmp[RTC_WINDOW / 4];
-    while (len > 0) {
-        size_t first = off & ~(size_t)3, skip = off - first;
-        size_t n = RTC_WINDOW - skip < len ? RTC_WINDOW - skip : len;
-        uint16 bytes = (uint16)((skip + n + 3u) & ~3u);
-        uint8 block = (uint8)(ESP_RTC_USER_BLOCK + first / 4u);
-        if (!system_rtc_mem_read(block, tmp, bytes))
-            return BH_ERR_IO;
-        if (rd) {
-            memcpy(rd, (uint8_t *)tmp + skip, n);
-            rd += n;
-        } else {
-            memcpy((uint8_t *)tmp + skip, wr, n);
-            if (!system_rtc_mem_write(block, tmp, bytes))
-                return BH_ERR_IO;
-            wr += n;
-        }
-        off += n, len -= n;
-    }
-    return BH_OK;
+    return system_rtc_mem_read((uint8)(ESP_RTC_USER_BLOCK + addr / 4u), words, (uint16)size);
+}
+
+static bool rtc_words_write(uint32_t addr, uint32_t *words, uint32_t size)
+{
+    return system_rtc_mem_write((uint8)(ESP_RTC_USER_BLOCK + addr / 4u), words, (uint16)size);
 }
 
 int hal_rtc_read(size_t off, void *buf, size_t len)
 {
-    return buf || !len ? rtc_rw(off, buf, NULL, len) : BH_ERR_ARG;
+    if (off > HAL_RTC_SIZE || len > HAL_RTC_SIZE - off || (!buf && len))
+        return BH_ERR_ARG;
+    return esp_words_read(rtc_words_read, (uint32_t)off, buf, len);
 }
 
 int hal_rtc_write(size_t off, const void *buf, size_t len)
 {
-    return buf || !len ? rtc_rw(off, NULL, buf, len) : BH_ERR_ARG;
+    if (off > HAL_RTC_SIZE || len > HAL_RTC_SIZE - off || (!buf && len))
+        return BH_ERR_ARG;
+    return esp_words_update(rtc_words_read, rtc_words_write, (uint32_t)off, buf, len);
 }
 
 /* ---- the file system's flash region ----------------------------------------------------- */
 
-/* spi_flash_read/write want 4-byte aligned addresses, buffers and sizes: the file system's
- * byte-granular requests go through a small aligned buffer; the bytes around a write are
- * 0xFF, which programming leaves as they are (NOR programming only clears bits). */
-#define CHUNK 64u
+/* spi_flash_read/write want 4-byte aligned addresses, buffers and sizes: wordio.c turns the
+ * file system's byte-granular requests into those. */
+static bool flash_words_read(uint32_t addr, uint32_t *words, uint32_t size)
+{
+    return spi_flash_read(ESP_FS_ADDR + addr, words, size) == SPI_FLASH_RESULT_OK;
+}
+
+static bool flash_words_write(uint32_t addr, uint32_t *words, uint32_t size)
+{
+    system_soft_wdt_feed();   /* a program takes up to about 0.8 ms per 256 bytes */
+    return spi_flash_write(ESP_FS_ADDR + addr, words, size) == SPI_FLASH_RESULT_OK;
+}
 
 static int flash_read(uint32_t off, void *buf, size_t len)
 {
-    uint32_t tmp[CHUNK / 4];
-    uint8_t *out = buf;
-    while (len > 0) {
-        uint32_t a = ESP_FS_ADDR + off, base = a & ~3u, skip = a - base;
-        size_t n = CHUNK - skip < len ? CHUNK - skip : len;
-        if (spi_flash_read(base, tmp, (skip + (uint32_t)n + 3u) & ~3u) != SPI_FLASH_RESULT_OK)
-            return BH_ERR_IO;
-        memcpy(out, (uint8_t *)tmp + skip, n);
-        out += n, off += (uint32_t)n, len -= n;
-    }
-    return BH_OK;
+    return off > ESP_FS_SIZE || len > ESP_FS_SIZE - off ? BH_ERR_IO
+                                                       : esp_words_read(flash_words_read, off, buf, len);
 }
 
 static int flash_program(uint32_t off, const void *buf, size_t len)
 {
-    uint32_t tmp[CHUNK / 4];
-    const uint8_t *in = buf;
-    while (len > 0) {
-        uint32_t a = ESP_FS_ADDR + off, base = a & ~3u, skip = a - base;
-        size_t n = CHUNK - skip < len ? CHUNK - skip : len;
-        memset(tmp, 0xFF, sizeof tmp);
-        memcpy((uint8_t *)tmp + skip, in, n);
-        if (spi_flash_write(base, tmp, (skip + (uint32_t)n + 3u) & ~3u) != SPI_FLASH_RESULT_OK)
-            return BH_ERR_IO;
-        in += n, off += (uint32_t)n, len -= n;
-        system_soft_wdt_feed();
-    }
-    return BH_OK;
+    return off > ESP_FS_SIZE || len > ESP_FS_SIZE - off
+               ? BH_ERR_IO
+               : esp_words_program(flash_words_write, off, buf, len);
 }
 
 static int flash_erase(uint32_t off)
 {
+    if (off >= ESP_FS_SIZE || off % SPI_FLASH_SEC_SIZE)
+        return BH_ERR_IO;   /* never a sector outside the region: the firmware is there */
     system_soft_wdt_feed();
     return spi_flash_erase_sector((uint16)((ESP_FS_ADDR + off) / SPI_FLASH_SEC_SIZE)) ==
                    SPI_FLASH_RESULT_OK ? BH_OK : BH_ERR_IO;
