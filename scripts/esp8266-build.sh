@@ -72,7 +72,7 @@ done
 for f in sock dns dns_msg; do
   o=$obj/lwip_$f.o; cc "$src/firmware/ports/lwip/$f.c" "$o" "${sdkinc[@]}"; glue+=("$o")
 done
-for f in main board wifi wordio tls_none; do
+for f in main taskq board wifi wordio tls_none; do
   o=$obj/esp_$f.o; cc "$src/firmware/ports/esp8266/$f.c" "$o" "${sdkinc[@]}"; port+=("$o")
 done
 veneers=$obj/veneers.o

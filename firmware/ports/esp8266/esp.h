@@ -12,11 +12,6 @@
 #include "fs/flash.h"
 #include "hal/hal.h"
 
-/* Functions that must sit in IRAM, not flash: the SDK calls them from interrupts, which may
- * come while the flash cache is off (during spi_flash_* calls). The generated linker script
- * places .iram.text in the .text output section. */
-#define BH_IRAM __attribute__((section(".iram.text")))
-
 /* The flash region the file system lives in (its address goes into esptool's command:
  * scripts/esp8266-build.sh reads these two lines). 256 KB at 2 MB on a 4 MB NodeMCU, well
  * above the 0x10000.bin code (at most 0x5C000 bytes from 0x10000) and below the SDK's
@@ -30,7 +25,6 @@
 #define ESP_RTC_PORT_BLOCK (ESP_RTC_USER_BLOCK + HAL_RTC_SIZE / 4u)
 
 /* main.c */
-bool esp_loop_iter(void);      /* runs the SDK's pending tasks once; true if any ran */
 void esp_console_init(void);
 /* board.c */
 void esp_board_init(void);

@@ -6,7 +6,7 @@
  * a straight line that blocks (join, resolve, connect, sleep). The two meet as in
  * MicroPython's esp8266 port (ets_alt_task.c): this file replaces the ROM's task scheduler
  * (ets_task, ets_post, ets_run: the ROM linker script only PROVIDEs them, so a definition here
- * wins), the SDK's tasks post their events into the queues below, and esp_loop_iter() runs
+ * wins; taskq.c), the SDK's tasks post their events into its queues, and esp_loop_iter() runs
  * them. The application runs inside the init-done callback and never returns; every wait of
  * the board contract (bhl_wait_step in sock.c/dns.c, hal_delay_ms, hal_console_read) calls
  * esp_loop_iter(), so the SDK runs exactly while the firmware waits. Nothing here has run
@@ -21,75 +21,14 @@
 #include "fs/fs.h"
 #include "ports/lwip/bhl.h"
 #include "ports/lwip/lwip_port.h"
+#include "taskq.h"
 
 #include "ets_sys.h"
 #include "osapi.h"
 #include "user_interface.h"
 
 /* ROM functions the SDK headers do not declare */
-extern void ets_intr_lock(void);
-extern void ets_intr_unlock(void);
 extern void uart_div_modify(uint8_t uart_no, uint32_t div);
-
-/* ---- the task scheduler (replaces the ROM's) ------------------------------------------ */
-
-#define PRIOS 32
-typedef struct {
-    os_task_t task;
-    os_event_t *queue;
-    uint8_t len, head, count;
-} esp_task;
-static esp_task tasks[PRIOS];
-
-bool ets_task(os_task_t task, uint8 prio, os_event_t *queue, uint8 qlen)
-{
-    if (prio >= PRIOS || !qlen)
-        return false;
-    tasks[prio] = (esp_task){.task = task, .queue = queue, .len = qlen};
-    return true;
-}
-
-/* Called from interrupts too: in IRAM, interrupts off while the queue changes. The ROM's
- * convention: 0 when posted, 1 when the queue is full. */
-BH_IRAM uint8 ets_post(uint8 prio, os_signal_t sig, os_param_t par)
-{
-    if (prio >= PRIOS)
-        return 1;
-    ets_intr_lock();
-    esp_task *t = &tasks[prio];
-    if (!t->task || t->count >= t->len) {
-        ets_intr_unlock();
-        return 1;
-    }
-    uint8_t i = (uint8_t)((t->head + t->count) % t->len);
-    t->queue[i].sig = sig;
-    t->queue[i].par = par;
-    t->count++;
-    ets_intr_unlock();
-    return 0;
-}
-
-/* One event of each task that has one, highest priority first. */
-bool esp_loop_iter(void)
-{
-    bool ran = false;
-    for (int p = PRIOS - 1; p >= 0; p--) {
-        esp_task *t = &tasks[p];
-        ets_intr_lock();
-        if (!t->count) {
-            ets_intr_unlock();
-            continue;
-        }
-        os_event_t e = t->queue[t->head];
-        t->head = (uint8_t)((t->head + 1) % t->len);
-        t->count--;
-        ets_intr_unlock();
-        t->task(&e);
-        ran = true;
-    }
-    system_soft_wdt_feed();
-    return ran;
-}
 
 /* The SDK calls this after user_init(); the firmware's start (init done) arrives as one of
  * the events it runs, and from then on the firmware's waits run the queue. */
