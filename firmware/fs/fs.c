@@ -125,8 +125,10 @@ static int pg(uint32_t off, const void *buf, size_t len)
     return fl->program(off, buf, len) < 0 ? BH_ERR_IO : BH_OK;
 }
 
-/* CRC-32 of flash bytes */
-static int fcrc(uint32_t off, uint32_t n, uint32_t *crc)
+/* Reads n flash bytes at off, CHUNK at a time, for one of three ends: their CRC-32 into *crc;
+ * or (crc NULL) programmed again at dst; or (crc NULL, dst 0, where no payload ever goes)
+ * checked erased, 1 if they are not. <0 on I/O error. */
+static int chunks(uint32_t off, uint32_t n, uint32_t *crc, uint32_t dst)
 {
     uint8_t b[CHUNK];
     uint32_t c = 0;
@@ -134,12 +136,27 @@ static int fcrc(uint32_t off, uint32_t n, uint32_t *crc)
         uint32_t k = n < CHUNK ? n : CHUNK;
         if (rd(off, b, k) < 0)
             return BH_ERR_IO;
-        c = crc32(c, b, k);
+        if (crc) {
+            c = crc32(c, b, k);
+        } else if (dst) {
+            if (pg(dst, b, k) < 0)
+                return BH_ERR_IO;
+            dst += k;
+        } else {
+            for (uint32_t j = 0; j < k; j++)
+                if (b[j] != 0xFF)
+                    return 1;
+        }
         off += k;
         n -= k;
     }
-    *crc = c;
+    if (crc)
+        *crc = c;
     return BH_OK;
+}
+static int fcrc(uint32_t off, uint32_t n, uint32_t *crc)
+{
+    return chunks(off, n, crc, 0);
 }
 
 /* ---- sector headers ------------------------------------------------------------------------ */
@@ -454,17 +471,10 @@ static int mount(void)
         return rc;
     /* The head takes more records after its last one only if the rest of it is erased: a
      * record cut short before its header was whole leaves bytes that are neither. */
-    wp = w.pos;
-    uint8_t b[CHUNK];
-    for (uint32_t p = wp, end = (head + 1) * ssz; p < end;) {
-        uint32_t k = end - p < CHUNK ? end - p : CHUNK;
-        if (rd(p, b, k) < 0)
-            return BH_ERR_IO;
-        for (uint32_t j = 0; j < k; j++)
-            if (b[j] != 0xFF)
-                wp = end;
-        p = wp == end ? end : p + k;
-    }
+    uint32_t end = (head + 1) * ssz;
+    if ((rc = chunks(w.pos, end - w.pos, NULL, 0)) < 0)
+        return rc;
+    wp = rc ? end : w.pos;
     next_ino = max_ino + 1;
     state = 2;
     return BH_OK;
@@ -550,18 +560,9 @@ static int put(rec *r, const void *data, uint32_t src)
     uint32_t at = wp;
     if (pg(at, b, HDR) < 0)
         return BH_ERR_IO;
-    if (data) {
-        if (r->plen && pg(at + HDR, data, r->plen) < 0)
-            return BH_ERR_IO;
-    } else {
-        uint8_t c[CHUNK];
-        for (uint32_t k = 0; k < r->plen;) {
-            uint32_t n = r->plen - k < CHUNK ? r->plen - k : CHUNK;
-            if (rd(src + k, c, n) < 0 || pg(at + HDR + k, c, n) < 0)
-                return BH_ERR_IO;
-            k += n;
-        }
-    }
+    if (data ? r->plen && pg(at + HDR, data, r->plen) < 0
+             : chunks(src, r->plen, NULL, at + HDR) < 0)
+        return BH_ERR_IO;
     wp = at + rsize(r->plen);
     return BH_OK;
 }
