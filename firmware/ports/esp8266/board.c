@@ -131,7 +131,10 @@ int hal_slept_ms(uint32_t *ms)
         !system_rtc_mem_read(ESP_RTC_PORT_BLOCK, &n, sizeof n) || n.magic != SLEEP_MAGIC ||
         n.check != note_check(&n))
         return BH_ERR_UNSUPPORTED;
-    uint32_t ticks = system_get_rtc_time() - n.rtc_ticks;
+    uint32_t now = system_get_rtc_time();
+    if (now < n.rtc_ticks)
+        return BH_ERR_UNSUPPORTED;   /* the counter restarted (RST held, brown-out) or wrapped */
+    uint32_t ticks = now - n.rtc_ticks;
     *ms = (uint32_t)(((uint64_t)ticks * n.cali >> 12) / 1000u);
     return BH_OK;
 }
