@@ -135,8 +135,17 @@ int hal_radio_join(const hal_join_params *p)
         memcpy(c.bssid, p->bssid, 6);
     }
     c.channel = p->channel;
-    /* _current: not written to the SDK's flash parameters on every wake */
-    if (!wifi_station_set_config_current(&c))
+    /* The energy model ("Association"): the SDK keeps the station configuration in its
+     * flash parameters with the key it derived from the password (PBKDF2, about a second on
+     * this chip), so a join with the same network reuses it: wifi_station_set_config(), not
+     * _current(). It is written only when it changed, so a wake does not wear the flash. */
+    struct station_config saved;
+    bool same = wifi_station_get_config_default(&saved) &&
+                memcmp(saved.ssid, c.ssid, sizeof c.ssid) == 0 &&
+                memcmp(saved.password, c.password, sizeof c.password) == 0 &&
+                saved.bssid_set == c.bssid_set && memcmp(saved.bssid, c.bssid, 6) == 0 &&
+                saved.channel == c.channel;
+    if (!(same ? wifi_station_set_config_current(&c) : wifi_station_set_config(&c)))
         return BH_ERR_ARG;
     static char host[33];
     strncpy(host, p->hostname ? p->hostname : "buttonhook", sizeof host - 1);
