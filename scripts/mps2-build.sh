@@ -73,5 +73,5 @@ echo "mps2-an385 (Cortex-M3) image $out/bh_mps2.elf:"
 arm-none-eabi-size "$out/bh_mps2.elf" | sed 's/^/  /'
 read -r t r < <(sum "${fw[@]}");    echo "  portable firmware (hal, net, app, console, fs): code $t B, static RAM $r B"
 read -r t r < <(sum "${glue[@]}");  echo "  lwIP glue (ports/lwip): code $t B, static RAM $r B"
-read -r t r < <(sum "${board[@]}"); echo "  board (ports/mps2): code $t B, static RAM $r B"
+read -r t r < <(sum "${board[@]}"); echo "  board (ports/mps2): code $t B, static RAM $r B (of which 262144 B are the flash region, which QEMU's board keeps in RAM)"
 read -r t r < <(sum "${lwip[@]}");  echo "  lwIP 2.1.3 (from LWIP_DIR): code $t B, static RAM $r B"
