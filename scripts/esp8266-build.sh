@@ -110,7 +110,10 @@ $CC -nostdlib -T "$ld" -Wl,--gc-sections -Wl,-static -Wl,-Map="$out/buttonhook.m
   -ldriver -lmbedtls -lbh_esp -lc_bh -Wl,--end-group -o "$elf"
 
 python3 "$src/scripts/esp8266-image.py" write "$elf" "$out"
-python3 "$src/scripts/esp8266-image.py" budget "$elf" "$out/buttonhook.map"
+# printed here; a budget exceeded fails the test esp8266.image, not the build, so that
+# `make check` still runs every test
+python3 "$src/scripts/esp8266-image.py" budget "$elf" "$out/buttonhook.map" ||
+  echo "esp8266: over budget (the test esp8266.image fails)"
 
 # esptool (PyPI: pip install esptool) writes the images at their addresses; the SDK's PHY
 # init data and blank parameter sectors go where the partition table in

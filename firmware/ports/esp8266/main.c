@@ -201,6 +201,13 @@ static void start(void)
 void user_init(void)
 {
     esp_console_init();
+    /* the first thing to read at bring-up: the heap the SDK left (docs/esp8266.md's budget
+     * is only an upper bound from the link map) */
+    char line[96];
+    snprintf(line, sizeof line, "SDK %s, reset cause %d, heap free %u B at user_init",
+             system_get_sdk_version(), (int)hal_reset_cause(),
+             (unsigned)system_get_free_heap_size());
+    hal_report("info", "boot", 0, line);
     esp_board_init();
     esp_wifi_init();
     system_init_done_cb(start);
