@@ -85,6 +85,20 @@ def main():
     check(0x40100000 <= syms.get("ets_post", 0) < 0x40108000,
           "ets_post (called from interrupts) is in IRAM")
 
+    # from the link map: no read-only data in flash (the chip faults on a byte load there),
+    # and in IRAM only what the port marked for it
+    in_flash, in_iram = [], []
+    for name, addr, size, path in img.map_inputs(os.path.join(BUILD, "buttonhook.map")):
+        if not size:
+            continue
+        if addr in flash and name.startswith(".rodata"):
+            in_flash.append(f"{name} of {os.path.basename(path)}")
+        if img.region_of(addr, size) == "IRAM" and ("libbh_esp.a" in path or "libc_bh.a" in path) \
+                and not name.startswith(".iram"):
+            in_iram.append(f"{name} of {os.path.basename(path)}")
+    check(not in_flash, f"no .rodata in flash ({in_flash[:3]})")
+    check(not in_iram, f"the project's and the C library's code in IRAM only where marked ({in_iram[:3]})")
+
     # damaged images are refused, naming what is wrong
     with tempfile.TemporaryDirectory() as tmp:
         def refused(data, what, needle):
