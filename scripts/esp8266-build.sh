@@ -73,7 +73,9 @@ for f in sock dns dns_msg; do
   o=$obj/lwip_$f.o; cc "$src/firmware/ports/lwip/$f.c" "$o" "${sdkinc[@]}"; glue+=("$o")
 done
 for f in main taskq board wifi wordio tls_none; do
-  o=$obj/esp_$f.o; cc "$src/firmware/ports/esp8266/$f.c" "$o" "${sdkinc[@]}"; port+=("$o")
+  # the port's own files get the portable firmware's extra warnings (firmware/CMakeLists.txt)
+  o=$obj/esp_$f.o; cc "$src/firmware/ports/esp8266/$f.c" "$o" "${sdkinc[@]}" -Wshadow \
+    -Wstrict-prototypes -Wconversion -Wno-sign-conversion; port+=("$o")
 done
 veneers=$obj/veneers.o
 cc "$src/firmware/ports/esp8266/veneers.c" "$veneers" -fno-builtin
