@@ -29,25 +29,7 @@
 #define ip4_addr_isany_val(a) ((a).addr == IPADDR_ANY)
 #define netif_ip4_addr(n) (&(n)->ip_addr)
 
-/* 2.1's pbuf_free_header: drops size bytes from the front of a chain, freeing the pbufs that
- * empties, and returns what is left (NULL when all of it was read). */
-static inline struct pbuf *bhl14_pbuf_free_header(struct pbuf *q, u16_t size)
-{
-    struct pbuf *p = q;
-    while (size > 0 && p) {
-        if (size >= p->len) {
-            struct pbuf *f = p;
-            size = (u16_t)(size - p->len);
-            p = p->next;
-            f->next = NULL;
-            pbuf_free(f);
-        } else {
-            pbuf_header(p, (s16_t)-(s16_t)size);
-            size = 0;
-        }
-    }
-    return p;
-}
+#include "lwip14_pbuf.h"
 #define pbuf_free_header bhl14_pbuf_free_header
 
 /* 1.4 returns the server by value; 2.1 a pointer that stays valid, as this copy does. */
