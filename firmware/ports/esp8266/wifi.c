@@ -44,6 +44,8 @@ void esp_wifi_init(void)
 
 static int set_mode(uint8_t m)
 {
+    if (m == mode && wifi_get_opmode() == m)
+        return BH_OK;   /* the application turns the AP off on every wake: no radio restart */
     mode = m;
     return wifi_set_opmode_current(m) ? BH_OK : BH_ERR_IO;
 }
