@@ -69,7 +69,7 @@ done
 for c in "$src"/firmware/fs/fs.c "$src"/firmware/fs/fs_hal.c; do
   o=$obj/fs_$(basename "${c%.c}").o; cc "$c" "$o"; portable+=("$o")
 done
-for f in sock dns dns_msg; do
+for f in common sock dns dns_msg; do
   o=$obj/lwip_$f.o; cc "$src/firmware/ports/lwip/$f.c" "$o" "${sdkinc[@]}"; glue+=("$o")
 done
 for f in main taskq board wifi wordio tls_none; do

@@ -191,10 +191,8 @@ int hal_radio_ipcfg(hal_ipcfg *out)
     out->dns = lwip_ntohl(dns_getserver(0)->addr);
     out->lease_s = 0;
     struct netif *n = eagle_lwip_getif(STATION_IF);
-    if (!is_static && n && n->dhcp) {
-        uint32_t used = (uint32_t)n->dhcp->lease_used * DHCP_COARSE_TIMER_SECS;
-        out->lease_s = n->dhcp->offered_t0_lease > used ? n->dhcp->offered_t0_lease - used : 0;
-    }
+    if (!is_static && n && n->dhcp)
+        out->lease_s = bhl_lease_left(n->dhcp);
     return BH_OK;
 }
 

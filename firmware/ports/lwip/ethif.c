@@ -191,10 +191,8 @@ int hal_radio_ipcfg(hal_ipcfg *out)
     out->dns = lwip_ntohl(ip_addr_get_ip4_u32(dns_getserver(0)));
     out->lease_s = 0;
     struct dhcp *d = netif_dhcp_data(&eth);
-    if (!is_static && d) {
-        uint32_t used = (uint32_t)d->lease_used * DHCP_COARSE_TIMER_SECS;
-        out->lease_s = d->offered_t0_lease > used ? d->offered_t0_lease - used : 0;
-    }
+    if (!is_static && d)
+        out->lease_s = bhl_lease_left(d);
     return BH_OK;
 }
 

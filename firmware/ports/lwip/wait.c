@@ -33,19 +33,6 @@ void bhl_wait_step(void)
     port_idle();
 }
 
-bool bhl_expired(uint32_t start, uint32_t timeout_ms)
-{
-    return hal_millis() - start >= timeout_ms;
-}
-
-void hal_delay_ms(uint32_t ms)
-{
-    uint32_t start = hal_millis();
-    do
-        bhl_wait_step();
-    while (!bhl_expired(start, ms));
-}
-
 /* lwIP's clock (timeouts.c) */
 uint32_t sys_now(void)
 {
@@ -76,20 +63,4 @@ void bhl_assert(const char *msg, const char *file, int line)
     hal_console_write("\n", 1);
     hal_report("error", "lwip", BH_ERR_STATE, msg);
     hal_reset();
-}
-
-int bhl_err(err_t e)
-{
-    switch (e) {
-    case ERR_OK: return BH_OK;
-    case ERR_MEM: case ERR_BUF: return BH_ERR_NOMEM;
-    case ERR_TIMEOUT: return BH_ERR_TIMEOUT;
-    case ERR_RTE: return BH_ERR_UNREACH;
-    case ERR_RST: return BH_ERR_RESET;
-    case ERR_ABRT: case ERR_CLSD: return BH_ERR_RESET;
-    case ERR_CONN: return BH_ERR_NOLINK;
-    case ERR_USE: case ERR_ISCONN: case ERR_ALREADY: case ERR_INPROGRESS: return BH_ERR_STATE;
-    case ERR_ARG: case ERR_VAL: return BH_ERR_ARG;
-    default: return BH_ERR_IO;
-    }
 }
