@@ -339,6 +339,20 @@ def unwind(stack, tmp):
         raise errors[0]
 
 
+def all_events(h):
+    """Every event in the store, through the API (pages of 500, newest first)."""
+    out, before = [], None
+    while True:
+        q = {"limit": 500}
+        if before:
+            q["before"] = before
+        page = h.events(**q)
+        out += page
+        if len(page) < 500:
+            return out
+        before = page[-1]["id"]
+
+
 class HookdTest(unittest.TestCase):
     """A test case with one shared hookd (config: CONFIG), started once for the class."""
 

@@ -31,7 +31,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hookd_harness import NO_LIMITS, SLOW, WRAPPER, Hookd  # noqa: E402
+from hookd_harness import NO_LIMITS, SLOW, WRAPPER, Hookd, HookdTest, all_events  # noqa: E402
 
 ISSUE_SCALE = os.environ.get("HOOKD_ATTACK_SCALE") == "issue"
 BUDGET = 1024 if ISSUE_SCALE else 256   # limits.connections for the slow-client attacks
@@ -59,18 +59,6 @@ def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
-
-def all_events(h):
-    out, before = [], None
-    while True:
-        q = {"limit": 500}
-        if before:
-            q["before"] = before
-        page = h.events(**q)
-        out += page
-        if len(page) < 500:
-            return out
-        before = page[-1]["id"]
 
 
 class Attacker:
@@ -189,23 +177,15 @@ class Attacker:
             self.close(s, False)
 
 
-class SlowClients(unittest.TestCase):
+class SlowClients(HookdTest):
     CONFIG = {"limits": dict(NO_LIMITS, connections=BUDGET, connections_per_ip=256,
                              header_timeout_s=HEADER_TIMEOUT_S,
                              body_timeout_s=HEADER_TIMEOUT_S)}
 
     @classmethod
     def setUpClass(cls):
-        cls.h = Hookd(cls.CONFIG).start()
+        super().setUpClass()
         cls.key = cls.h.key()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.h.stop()
-            assert rc == 0, "hookd exited %s:\n%s" % (rc, cls.h.log())
-        finally:
-            cls.h.cleanup()
 
     def trigger(self, value):
         """One trigger from NORMAL_ADDR on a new connection: (status, seconds)."""
@@ -355,21 +335,14 @@ def status_of(reply):
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
-class Framing(unittest.TestCase):
+class Framing(HookdTest):
     LIMITS = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.h = Hookd({"limits": dict(NO_LIMITS, **cls.LIMITS)}).start()
+        cls.CONFIG = {"limits": dict(NO_LIMITS, **cls.LIMITS)}
+        super().setUpClass()
         cls.key = cls.h.key()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.h.stop()
-            assert rc == 0, "hookd exited %s:\n%s" % (rc, cls.h.log())
-        finally:
-            cls.h.cleanup()
 
     def smuggled(self, name):
         """A whole trigger request, to hide after a body."""

@@ -38,8 +38,8 @@ system_python("aiosmtpd")   # Debian's python3-aiosmtpd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hookd_harness import (NO_LIMITS, SLOW, WRAPPER, Hookd, stopper, unwind,  # noqa: E402
-                           wait_for)
+from hookd_harness import (NO_LIMITS, SLOW, WRAPPER, Hookd, all_events, stopper,  # noqa: E402
+                           unwind, wait_for)
 from fault_targets import Broker, HttpReceiver, SmtpServer, Subscriber  # noqa: E402
 
 STORE = os.environ.get("HOOKD_TEST_STORE", "") or "sqlite"   # hookd_harness applies it
@@ -53,19 +53,6 @@ def report(name, **figures):
           % (name, "sqlite" if STORE == "sqlite" else "postgresql", variant,
              " ".join("%s=%s" % kv for kv in figures.items())), flush=True)
 
-
-def all_events(h):
-    """Every event in the store, through the API (pages of 500, newest first)."""
-    out, before = [], None
-    while True:
-        q = {"limit": 500}
-        if before:
-            q["before"] = before
-        page = h.events(**q)
-        out += page
-        if len(page) < 500:
-            return out
-        before = page[-1]["id"]
 
 
 def queue(h):
