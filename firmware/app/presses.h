@@ -1,0 +1,31 @@
+/*
+ * presses.h - the press queue (docs/press-queue.md): a press goes into a queue in RTC memory
+ * (rtc_state.h) before anything is tried and leaves it only once the server answered it, so
+ * a press that could not be sent goes out on the next wake, the next press's or a timed one's
+ * (retry.h), in order, each with its own Idempotency-Key so that one whose reply was lost is
+ * not fired twice. The queue also keeps how the wake ended, for the next one to tell.
+ */
+#ifndef BH_PRESSES_H
+#define BH_PRESSES_H
+
+#include <stdint.h>
+
+#include "app/rtc_state.h"
+
+/* The presses not yet delivered; read by fw_begin(), saved here. */
+extern press_queue presses;
+
+/* This wake's press, kept at once, unless the wake is the retry timer's (then only what is
+ * kept goes out). */
+void presses_add(void);
+
+/* Sends the kept presses, oldest first, with send(key): key is the press's Idempotency-Key.
+ * One leaves the queue only when send() returned BH_OK; the first failure ends the round and
+ * is returned. */
+int presses_send(int (*send)(const char *key));
+
+/* Keeps how the wake ended (err, and app_error's step and detail), arms the retry timer and
+ * saves the queue. Returns the timer in ms for hal_deep_sleep(); 0: none. */
+uint32_t presses_end(int err, int retry_wake_s);
+
+#endif
