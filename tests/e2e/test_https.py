@@ -417,8 +417,13 @@ class ResumeTest(BoardTestCase):
         self.press(b, 2, "r")               # within the 5 s the server gave it
         time.sleep(5)                       # asleep past it: the board counts its sleep
         _, notes = self.press(b, 3, ".")
-        self.assertIn("the kept TLS session is past its lifetime: full handshake", notes)
-        self.assertNotIn("refused", notes)  # it was not offered
+        # nginx saw a full handshake (press() checks it). The board sees the session past its
+        # lifetime when it would offer it; under valgrind on a loaded machine the wake before
+        # can itself outlive the 5 s, and then the session is dropped as that wake goes to
+        # sleep (tls_before_sleep), with no note. Either way it is never offered.
+        if not os.environ.get("SIMBOARD_WRAPPER"):
+            self.assertIn("the kept TLS session is past its lifetime: full handshake", notes)
+        self.assertNotIn("refused", notes)
 
     def test_ticket_too_big_falls_back_to_the_session_id(self):
         # a server with tickets and a cache: OpenSSL gives no session id with a ticket, so the
