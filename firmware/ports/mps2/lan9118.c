@@ -94,27 +94,25 @@ static bool mac_read(uint32_t reg, uint32_t *val)
     return true;
 }
 
-static bool phy_read(uint32_t reg, uint32_t *val)
+/* Waits until the MII management interface is not busy (bounded, as every wait here). */
+static bool mii_idle(void)
 {
     uint32_t acc;
     for (uint32_t i = 0;; i++) {
         if (!mac_read(MAC_MII_ACC, &acc))
             return false;
         if ((acc & MII_BUSY) == 0)
-            break;
+            return true;
         if (i == SPIN_LIMIT)
             return false;
     }
-    if (!mac_write(MAC_MII_ACC, (PHY_ADDR << 11) | (reg << 6) | MII_BUSY))
+}
+
+static bool phy_read(uint32_t reg, uint32_t *val)
+{
+    if (!mii_idle() || !mac_write(MAC_MII_ACC, (PHY_ADDR << 11) | (reg << 6) | MII_BUSY) ||
+        !mii_idle())
         return false;
-    for (uint32_t i = 0;; i++) {
-        if (!mac_read(MAC_MII_ACC, &acc))
-            return false;
-        if ((acc & MII_BUSY) == 0)
-            break;
-        if (i == SPIN_LIMIT)
-            return false;
-    }
     return mac_read(MAC_MII_DATA, val);
 }
 
