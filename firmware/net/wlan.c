@@ -234,6 +234,12 @@ int wlan_init(void)
     }
 
     int rc = apply_ap();
+    if (rc == BH_ERR_UNSUPPORTED && W.s.ap_active) {
+        /* a board without an access point (a cable standing in for Wi-Fi): the factory AP
+         * cannot be on, so `ap.active()` must not read True */
+        W.s.ap_active = false;
+        rc = BH_OK;
+    }
     int rc2 = hal_radio_sta_active(W.s.sta_active);
     if (rc == 0)
         rc = rc2;

@@ -276,13 +276,15 @@ class Mps2Test(unittest.TestCase):
     def test_console_on_a_cable(self):
         b = self.board("b7", config_py(self.url(), button="b7"), awake=8)
         b.set_jumper(True)
-        wakes = b.power(typed="connect_wifi\nwlan sta scan\nwlan sta config mac\n")
+        wakes = b.power(typed="connect_wifi\nwlan sta scan\nwlan sta config mac\n"
+                                 "wlan ap active\n")
         self.assertEqual([w.how for w in wakes], ["awake"], wakes[0].log)
         log = wakes[0].log
         self.assertIn("Debug mode", log)
         self.assertIn("OSError: scan failed", log)    # a cable has nothing to scan
         self.assertIn("Network config: ('10.0.2.15'", log)   # a join is DHCP on the wire
         self.assertIn("b'\\x02\\x00\\x00\\xb7\\x00\\x01'", log)   # the board's MAC, as bytes
+        self.assertIn(">>> wlan ap active\nFalse\n", log)   # no access point on a cable
         self.assertEqual(self.mine("b7"), [], "connect_wifi fires no webhook")
 
     # -- a corrupt flash never crashes the board ------------------------------------------------
