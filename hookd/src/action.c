@@ -18,11 +18,12 @@
 #include "hookd.h"
 
 extern const hk_action hk_action_email, hk_action_maildir, hk_action_http, hk_action_mqtt,
-    hk_action_command, hk_action_file;
+    hk_action_command, hk_action_file, hk_action_homeassistant;
 
 static const hk_action *const actions[] = {&hk_action_email, &hk_action_maildir,
                                            &hk_action_http,  &hk_action_mqtt,
-                                           &hk_action_command, &hk_action_file};
+                                           &hk_action_command, &hk_action_file,
+                                           &hk_action_homeassistant};
 
 const hk_action *hk_action_find(const char *name)
 {
@@ -33,6 +34,8 @@ const hk_action *hk_action_find(const char *name)
             return actions[i];
     return NULL;
 }
+
+void hk_actions_shutdown(void) { hka_homeassistant_shutdown(); }
 
 static void libs_init_once(void)
 {

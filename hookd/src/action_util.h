@@ -111,6 +111,8 @@ void hka_curl_setup(void *curl, const json_t *fields, long timeout_ms, char *err
 
 /* Once per process: curl_global_init and mosquitto_lib_init (both not thread-safe). */
 void hka_libs_init(void);
+/* Closes the homeassistant action's broker connections (action_homeassistant.c). */
+void hka_homeassistant_shutdown(void);
 
 /* ---- email, shared by the email and maildir actions (action_email.c) ---- */
 /* The RFC 5322 message for fields (from, to, subject, body, html) and e, lines ended by eol

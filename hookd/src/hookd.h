@@ -55,7 +55,8 @@ typedef struct {
     int64_t id;
     char *name;
     char *event;              /* EventName to match */
-    char *action;             /* "email", "maildir", "http", "mqtt", "command", "file" */
+    char *action;             /* "email", "maildir", "http", "mqtt", "command", "file",
+                                 "homeassistant" */
     json_t *fields;           /* the action's settings; string values are templates */
     bool enabled;
 } hk_applet;
@@ -80,6 +81,9 @@ typedef struct {
 
 /* The action kinds, by name; NULL if unknown. */
 const hk_action *hk_action_find(const char *name);
+/* Closes what actions keep between runs (the homeassistant action's broker connections);
+ * called once no worker runs an action any more. */
+void hk_actions_shutdown(void);
 /* Global limits for the command action (set from the config at start). */
 extern int hk_command_max_concurrent;   /* default 4 */
 

@@ -392,6 +392,7 @@ static int serve(hk_config *cfg, const char *dir)
         _exit(0);
     }
     app.workers = NULL;
+    hk_actions_shutdown();   /* no action runs any more: close what they keep open */
     hk_log("stopped");
     exitcode = 0;
 out:

@@ -75,6 +75,26 @@ const ACTIONS = {
       {name: 'insecure', kind: 'bool'},
     ],
   },
+  homeassistant: {
+    help: 'Announce each button to Home Assistant (MQTT discovery) and send its presses.',
+    fields: [
+      {name: 'host', kind: 'text', req: true, hint: 'localhost'},
+      {name: 'port', kind: 'int', hint: '1883'},
+      {name: 'button_id', kind: 'text', hint: 'value1'},
+      {name: 'press', kind: 'text', hint: 'value2 | value3 | event_suffix (absent: every press single)'},
+      {name: 'battery_mv', kind: 'text', hint: 'value3 (absent: no battery sensor)'},
+      {name: 'event_types', kind: 'list', hint: 'single\ndouble\nlong'},
+      {name: 'discovery_prefix', kind: 'text', hint: 'homeassistant'},
+      {name: 'state_prefix', kind: 'text', hint: 'hookd'},
+      {name: 'username', kind: 'text'},
+      {name: 'password', kind: 'text', secret: true},
+      {name: 'client_id', kind: 'text'},
+      {name: 'timeout', kind: 'int', hint: '10'},
+      {name: 'tls', kind: 'bool'},
+      {name: 'ca_file', kind: 'text'},
+      {name: 'insecure', kind: 'bool'},
+    ],
+  },
   command: {
     help: 'Run a program (never through a shell): one argument a line.',
     fields: [

@@ -219,6 +219,7 @@ int main(int argc, char **argv)
     }
     free(js);
     free(th);
+    hk_actions_shutdown();
     hk_event_clear(&e);
     json_decref(fields);
     return rc;
