@@ -3,7 +3,7 @@
  * libmosquitto (docs/actions.md, "homeassistant").
  *
  * Each button id becomes a device with an `event` entity (its event types: the press kinds)
- * and, when the trigger carries one, a `sensor` for the battery voltage. Their discovery
+ * and, when a value is named for it, a `sensor` for the battery voltage. Their discovery
  * configs are retained on <discovery_prefix>/<component>/<button id>/<object id>/config; a
  * press is then one {"event_type": KIND} on the event entity's state topic, and the battery
  * value (mV) a retained message on the sensor's.
@@ -12,11 +12,12 @@
  * for hookd's lifetime, as ESPHome and Tasmota do: the configs go out once per button id when
  * it is first seen, and again for every button seen so far each time the connection comes
  * back (the session's own thread reconnects), so a broker restarted without its retained
- * messages learns them again without waiting for a press. Workers publish on that connection
- * and wait for each PUBACK (QoS 1) up to the attempt's timeout.
+ * messages learns them again without waiting for a press; and for a prefix's buttons when Home
+ * Assistant's birth message ("online" on <discovery_prefix>/status) says it started. Workers
+ * publish on that connection and wait for each PUBACK (QoS 1) up to the attempt's timeout.
  *
- * Locking: a session's mutex guards its state and is never held across a mosquitto_* call
- * from a worker, so libmosquitto's own locks and this one never nest the other way round.
+ * Locking: a session's mutex guards its state and is never held across a mosquitto_* call,
+ * so libmosquitto's own locks and this one never nest the other way round.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -284,6 +285,8 @@ typedef struct ha_session {
     unsigned nacked;
     ha_button *buttons;
     int nbuttons;
+    char **prefixes;          /* the discovery prefixes in use, whose status is subscribed */
+    int nprefixes;
     char *host;
     int port;
     pthread_t thread;         /* session_main: connects, reconnects, runs the client */
@@ -295,8 +298,54 @@ static pthread_mutex_t sessions_mu = PTHREAD_MUTEX_INITIALIZER;
 static ha_session *sessions;
 static int nsessions;
 
+/* Copies of the configs of every button seen so far under discovery prefix `prefix` (NULL:
+ * all), marked announced in this generation; *k of them. With s->mu held, so that a button a
+ * worker adds next is announced by that worker only. */
+static ha_msg *configs_to_announce(ha_session *s, const char *prefix, size_t *k)
+{
+    size_t plen = prefix ? strlen(prefix) : 0;
+    /* copies: a worker may replace a button's configs once the lock is let go */
+    size_t n = 0;
+    *k = 0;
+    for (ha_button *b = s->buttons; b; b = b->next)
+        n += (size_t)b->ncfg;
+    ha_msg *again = n ? calloc(n, sizeof *again) : NULL;
+    for (ha_button *b = s->buttons; b && again; b = b->next) {
+        if (prefix && (strncmp(b->id, prefix, plen) || b->id[plen] != '/'))
+            continue;
+        for (int i = 0; i < b->ncfg; i++, (*k)++) {
+            again[*k].topic = strdup(b->cfg[i].topic);
+            again[*k].payload = strdup(b->cfg[i].payload);
+        }
+        b->announced = s->gen;
+    }
+    return again;
+}
+
+/* Publishes (retained, QoS 1) and frees what configs_to_announce gave, on the session's
+ * thread without s->mu held. */
+static void announce(ha_session *s, ha_msg *again, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        if (again[i].topic && again[i].payload)
+            mosquitto_publish(s->m, NULL, again[i].topic, (int)strlen(again[i].payload),
+                              again[i].payload, 1, true);
+        msg_free(&again[i]);
+    }
+    free(again);
+}
+
+/* Home Assistant's birth message: <discovery_prefix>/status "online" when it starts. */
+static int subscribe_status(ha_session *s, const char *prefix)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/status", prefix);
+    return mosquitto_subscribe(s->m, NULL, topic, 1);
+}
+
 static void on_connect(struct mosquitto *m, void *ud, int rc)
 {
+    (void)m;
     ha_session *s = ud;
     pthread_mutex_lock(&s->mu);
     if (rc != 0) {
@@ -309,28 +358,41 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
     s->refused = 0;
     s->gen++;
     s->nacked = 0;
-    /* copies: a worker may replace a button's configs once the lock is let go */
-    size_t n = 0, k = 0;
-    for (ha_button *b = s->buttons; b; b = b->next)
-        n += (size_t)b->ncfg;
-    ha_msg *again = n ? calloc(n, sizeof *again) : NULL;
-    for (ha_button *b = s->buttons; b && again; b = b->next) {
-        for (int i = 0; i < b->ncfg; i++, k++) {
-            again[k].topic = strdup(b->cfg[i].topic);
-            again[k].payload = strdup(b->cfg[i].payload);
-        }
-        b->announced = s->gen;
-    }
     pthread_cond_broadcast(&s->cv);
+    size_t k;
+    ha_msg *again = configs_to_announce(s, NULL, &k);
+    int np = s->nprefixes;
+    char **ps = np ? calloc((size_t)np, sizeof *ps) : NULL;
+    for (int i = 0; ps && i < np; i++)
+        ps[i] = strdup(s->prefixes[i]);
     pthread_mutex_unlock(&s->mu);
-    /* announce every button seen so far again: the broker may have lost them */
-    for (size_t i = 0; i < k; i++) {
-        if (again[i].topic && again[i].payload)
-            mosquitto_publish(m, NULL, again[i].topic, (int)strlen(again[i].payload),
-                              again[i].payload, 1, true);
-        msg_free(&again[i]);
+    /* a clean session: the subscriptions are gone, and the broker may have lost the configs */
+    for (int i = 0; ps && i < np; i++) {
+        if (ps[i])
+            subscribe_status(s, ps[i]);
+        free(ps[i]);
     }
-    free(again);
+    free(ps);
+    announce(s, again, k);
+}
+
+/* Home Assistant (re)started: it asks for the configs again, as its MQTT discovery page
+ * describes, in case they were not retained or have been cleared. */
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+{
+    (void)m;
+    ha_session *s = ud;
+    size_t tl = msg->topic ? strlen(msg->topic) : 0;
+    if (tl < 8 || strcmp(msg->topic + tl - 7, "/status") || msg->payloadlen != 6 ||
+        memcmp(msg->payload, "online", 6))
+        return;
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(tl - 7), msg->topic);
+    size_t k;
+    pthread_mutex_lock(&s->mu);
+    ha_msg *again = configs_to_announce(s, prefix, &k);
+    pthread_mutex_unlock(&s->mu);
+    announce(s, again, k);
 }
 
 static void on_disconnect(struct mosquitto *m, void *ud, int rc)
@@ -465,6 +527,9 @@ static void session_free(ha_session *s)
         free(b->id);
         free(b);
     }
+    for (int i = 0; i < s->nprefixes; i++)
+        free(s->prefixes[i]);
+    free(s->prefixes);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->host);
@@ -528,6 +593,7 @@ static ha_session *session_get(const json_t *fields, char *result, size_t cap,
         mosquitto_connect_callback_set(s->m, on_connect);
         mosquitto_disconnect_callback_set(s->m, on_disconnect);
         mosquitto_publish_callback_set(s->m, on_publish);
+        mosquitto_message_callback_set(s->m, on_message);
         rc = mosquitto_threaded_set(s->m, true);   /* workers publish, session_main loops */
         if (hka_get_str(fields, "username", NULL))
             rc = mosquitto_username_pw_set(s->m, hka_get_str(fields, "username", NULL),
@@ -592,7 +658,8 @@ static bool was_acked(const ha_session *s, int mid)
 /* Puts fields' configs for button id into the session's list: the button, or NULL when the
  * list is full or out of memory (message in result). *need: its configs are to go out. */
 static ha_button *button_for(ha_session *s, const json_t *fields, const char *id,
-                             ha_msg cfg[2], int ncfg, bool *need, char *result, size_t cap)
+                             ha_msg cfg[2], int ncfg, bool *need, bool *new_prefix,
+                             char *result, size_t cap)
 {
     char *bkey = NULL;
     if (asprintf(&bkey, "%s/%s", hka_get_str(fields, "discovery_prefix", "homeassistant"),
@@ -635,6 +702,23 @@ static ha_button *button_for(ha_session *s, const json_t *fields, const char *id
     }
     *need = b->announced != s->gen;
     b->announced = s->gen;   /* so that two presses at once announce it once */
+    /* a prefix not seen yet: its status is to be subscribed (on_connect does it after) */
+    const char *dp = hka_get_str(fields, "discovery_prefix", "homeassistant");
+    *new_prefix = true;
+    for (int i = 0; *new_prefix && i < s->nprefixes; i++)
+        *new_prefix = strcmp(s->prefixes[i], dp) != 0;
+    if (*new_prefix) {
+        char **np = realloc(s->prefixes, (size_t)(s->nprefixes + 1) * sizeof *np);
+        char *p = strdup(dp);
+        if (np)
+            s->prefixes = np;
+        if (np && p)
+            s->prefixes[s->nprefixes++] = p;
+        else {
+            free(p);
+            *new_prefix = false;   /* not subscribed: the configs are retained anyway */
+        }
+    }
     return b;
 }
 
@@ -746,8 +830,8 @@ static hk_action_status ha_run(const json_t *fields, const hk_event *e,
                        "%lld s (%s)", s->where, timeout, why);
         goto out;
     }
-    bool need = false;
-    ha_button *b = button_for(s, fields, id, cfg, ncfg, &need, result, cap);
+    bool need = false, new_prefix = false;
+    ha_button *b = button_for(s, fields, id, cfg, ncfg, &need, &new_prefix, result, cap);
     unsigned gen = s->gen;
     pthread_mutex_unlock(&s->mu);
     if (!b) {
@@ -755,6 +839,8 @@ static hk_action_status ha_run(const json_t *fields, const hk_event *e,
         goto out;
     }
 
+    if (new_prefix)
+        subscribe_status(s, hka_get_str(fields, "discovery_prefix", "homeassistant"));
     /* the configs first (when due), then the press, then the battery, all QoS 1 */
     ha_msg cfgcopy[2] = {{0}};
     int mids[4], nm = 0, rc = MOSQ_ERR_SUCCESS;

@@ -1,7 +1,8 @@
 """hookd's homeassistant action against a real mosquitto, through a real hookd: buttons
 pressed with kinds and battery values become Home Assistant MQTT discovery devices (a retained
 config per entity, once per button id), one event message per press and the battery sensor's
-state; a restarted broker (no persistence) gets the configs again; bad settings are refused
+state; a restarted broker (no persistence) gets the configs again, and so does Home Assistant
+when it says it started (its birth message); bad settings are refused
 at save naming the field; a press kind that is not an event type fails its delivery, saying so.
 
 What a subscriber sees is read with mosquitto_sub over MQTT 5 with --retain-as-published, so
@@ -340,6 +341,33 @@ class HomeAssistant(unittest.TestCase):
         # and presses go on, on the new connection
         self.press("garage", "double")
         self.delivered(done0 + 2)
+
+    def test_7_home_assistant_birth_message_announces_again(self):
+        done0 = len(self.delivered(0))
+        self.press("cellar", "single")
+        self.delivered(done0 + 1)
+        want = ["homeassistant/event/cellar/press/config",
+                "homeassistant/sensor/cellar/battery/config"]
+        # the retained configs cleared (an empty retained message deletes one), as after a
+        # broker that lost them while hookd stayed connected
+        for t in want:
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port),
+                            "-t", t, "-r", "-n", "-q", "1"], check=True, timeout=10)
+        sub = Sub(self.broker.port)
+        try:
+            self.assertEqual([m for m in sub.upto_sentinel(self.broker.port) if m[1] in want],
+                             [])
+            # Home Assistant starting says so on <discovery_prefix>/status
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port),
+                            "-t", "homeassistant/status", "-m", "online", "-q", "1"],
+                           check=True, timeout=10)
+            wait_for("the configs again", lambda: set(want) <= {t for _, t, _ in sub.got()},
+                     30, self.h)
+            got = {t: (r, json.loads(p)) for r, t, p in sub.got() if t in want}
+        finally:
+            sub.stop()
+        self.assertEqual(got[want[0]], (True, event_config("cellar")))
+        self.assertEqual(got[want[1]], (True, sensor_config("cellar")))
 
 
 if __name__ == "__main__":
