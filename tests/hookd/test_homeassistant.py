@@ -51,13 +51,13 @@ class Broker:
     """mosquitto without persistence on a port of its own: a restart loses every retained
     message, as a broker restarted from scratch does."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, port=None, name="broker"):
         self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not os.path.exists(self.exe):
             raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
-        self.port = free_port()
-        self.conf = os.path.join(tmp, "mosquitto.conf")
-        self.logpath = os.path.join(tmp, "broker.log")
+        self.port = port or free_port()
+        self.conf = os.path.join(tmp, name + ".conf")
+        self.logpath = os.path.join(tmp, name + ".log")
         with open(self.conf, "w") as f:
             if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
                 f.write("user root\n")
@@ -159,7 +159,9 @@ class HomeAssistant(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="hookd-ha-")
         cls.broker = Broker(cls.tmp)
-        cls.h = Hookd({"limits": NO_LIMITS})
+        # retries soon, for test_8's broker that comes up late
+        cls.h = Hookd({"limits": NO_LIMITS,
+                       "deliveries": {"backoff_initial_ms": 300, "backoff_max_ms": 2000}})
         cls.h.start()
         cls.fields = {"host": "127.0.0.1", "port": cls.broker.port, "press": "value2",
                       "battery_mv": "value3", "timeout": 10 * SLOW}
@@ -368,6 +370,32 @@ class HomeAssistant(unittest.TestCase):
             sub.stop()
         self.assertEqual(got[want[0]], (True, event_config("cellar")))
         self.assertEqual(got[want[1]], (True, sensor_config("cellar")))
+
+    def test_8_broker_down_at_the_first_press(self):
+        port = free_port()
+        st, a = self.h.api("POST", "/api/applets", {
+            "name": "ha late", "event": "late_press", "action": "homeassistant",
+            "fields": {"host": "127.0.0.1", "port": port, "timeout": 1}})
+        self.assertEqual(st, 201, a)
+        self.press("shed", event="late_press")
+        d = self.h.wait_delivery(lambda d: d["applet"] == "ha late" and any(
+            "not connected to 127.0.0.1:%d after 1 s (Connection refused)" % port in t["result"]
+            for t in d["attempts"]))
+        self.assertIn(d["state"], ("pending", "running"))
+        late = Broker(self.tmp, port, "late")
+        try:
+            d = self.h.wait_delivery(lambda x: x["id"] == d["id"] and x["state"] == "done",
+                                     timeout=30)
+            sub = Sub(port)   # after the press went out: what is retained
+            try:
+                got = sub.upto_sentinel(port)
+            finally:
+                sub.stop()
+        finally:
+            late.stop()
+        self.assertIn("shed announced, pressed single", d["last_result"])
+        self.assertEqual([(r, t, json.loads(p)) for r, t, p in got],
+                         [(True, "homeassistant/event/shed/press/config", event_config("shed"))])
 
 
 if __name__ == "__main__":
