@@ -4,7 +4,9 @@
 # firmware/ports/esp8266/lwip14_compat.h), the port (firmware/ports/esp8266) and Espressif's
 # NONOS SDK libraries, linked into OUT/buttonhook.elf and written as a v1 image
 # (OUT/0x00000.bin, OUT/0x10000.bin) by scripts/esp8266-image.py. Prints the sizes, the
-# budgets and the esptool command that flashes it.
+# budgets (the project's data RAM module by module) and the esptool command that flashes it.
+# The project's read-only data is placed in flash, where byte loads trap and the port's
+# handler completes them (below; docs/esp8266.md).
 #
 #   scripts/esp8266-build.sh [OUT]      (default build/esp8266)
 #   ESP8266_SDK=/path/to/ESP8266_NONOS_SDK   (default ../shared/esp8266-sdk beside the checkout)
@@ -63,6 +65,8 @@ cc() { # cc SRC OBJ [extra flags]
   $CC "${base[@]}" "$@" -c "$c" -o "$o"
 }
 portable=() glue=() port=()
+# objects are named DIR_file.o: esp8266-image.py's budget tells the modules apart by it
+# (console_*.o, portal_*.o, the rest the button firmware's)
 for d in hal net app console; do
   for c in "$src"/firmware/$d/*.c; do o=$obj/${d}_$(basename "${c%.c}").o; cc "$c" "$o"; portable+=("$o"); done
 done
@@ -72,7 +76,7 @@ done
 for f in common sock dns dns_msg; do
   o=$obj/lwip_$f.o; cc "$src/firmware/ports/lwip/$f.c" "$o" "${sdkinc[@]}"; glue+=("$o")
 done
-for f in main taskq board wifi wordio tls_none; do
+for f in main taskq board wifi wordio tls_none narrow loadfix loadprobe; do
   # the port's own files get the portable firmware's extra warnings (firmware/CMakeLists.txt)
   o=$obj/esp_$f.o; cc "$src/firmware/ports/esp8266/$f.c" "$o" "${sdkinc[@]}" -Wshadow \
     -Wstrict-prototypes -Wconversion -Wno-sign-conversion; port+=("$o")
@@ -97,13 +101,26 @@ xtensa-lx106-elf-objcopy "${redef[@]}" "$out/libc_bh.a"
 # The SDK's linker script, copied and edited: the project's archive and the C library go to
 # flash (.irom0.text) with the SDK's own libraries, functions marked for IRAM (.iram.text)
 # stay in IRAM, and the ROM's addresses are included from the SDK's folder.
+# The project's read-only data goes to flash too (after its code in .irom0.text), not to
+# the data RAM the SDK's script puts .rodata in: flash answers only 32-bit loads, and the
+# byte and halfword loads from it trap and are completed by the port's handler
+# (ports/esp8266/loadfix.c, narrow.c; docs/esp8266.md). The files whose code runs in IRAM
+# keep theirs in data RAM (KEEP_RODATA): ets_post may run from an interrupt while a flash
+# write has the cache off, and the handler must not trap inside itself.
+KEEP_RODATA="esp_taskq.o esp_narrow.o esp_loadfix.o"
+keep=
+for o in $KEEP_RODATA; do keep+="*libbh_esp.a:$o(.rodata .rodata.*) "; done
 ld=$out/eagle.app.v6.bh.ld
-sed -e "s|^\(\s*\)\*libat.a:(.literal.\* .text.\*)|\1*libbh_esp.a:(.literal .text .literal.* .text.*)\n\1*libc_bh.a:(.literal .text .literal.* .text.*)\n&|" \
+sed -e "s|^\(\s*\)\*libat.a:(.literal.\* .text.\*)|\1*libbh_esp.a:(.literal .text .literal.* .text.*)\n\1*libbh_esp.a:(.rodata .rodata.*)\n\1*libc_bh.a:(.literal .text .literal.* .text.*)\n&|" \
+    -e "s|^\(\s*\)\*(.rodata)\$|\1$keep\n\1*(EXCLUDE_FILE(*libbh_esp.a:*) .rodata)|" \
+    -e "s|^\(\s*\)\*(.rodata.\*)\$|\1*(EXCLUDE_FILE(*libbh_esp.a:*) .rodata.*)|" \
     -e "s|^\(\s*\)\*(.entry.text)|&\n\1*(.iram.literal .iram.text)|" \
     -e "s|INCLUDE \"../ld/eagle.rom.addr.v6.ld\"|INCLUDE \"$SDK/ld/eagle.rom.addr.v6.ld\"|" \
     "$SDK/ld/eagle.app.v6.ld" > "$ld"
-grep -q 'libbh_esp.a' "$ld" && grep -q '.iram.text' "$ld" && grep -q "$SDK/ld/eagle.rom" "$ld" ||
-  { echo "esp8266: the SDK's eagle.app.v6.ld has an unexpected form: cannot place the project's code in flash" >&2; exit 1; }
+grep -q 'libbh_esp.a:(.literal' "$ld" && grep -q 'libbh_esp.a:(.rodata' "$ld" &&
+  [ "$(grep -c 'EXCLUDE_FILE(\*libbh_esp.a:\*)' "$ld")" = 2 ] && grep -q '.iram.text' "$ld" &&
+  grep -q "$SDK/ld/eagle.rom" "$ld" ||
+  { echo "esp8266: the SDK's eagle.app.v6.ld has an unexpected form: cannot place the project's code and read-only data in flash" >&2; exit 1; }
 
 elf=$out/buttonhook.elf
 $CC -nostdlib -T "$ld" -Wl,--gc-sections -Wl,-static -Wl,-Map="$out/buttonhook.map" \

@@ -4,14 +4,17 @@
 What a user flashing it depends on: the ROM loader's header (magic, segment count, entry),
 segments only in the chip's IRAM and DRAM, a checksum the ROM accepts, the entry point the
 linker chose (call_user_start1 per nm), the segments being the program's own bytes, the
-project's code in flash (0x10000.bin) rather than IRAM, and the budgets. A damaged image must
-be refused by the same reader. Nothing here runs the image: no emulator boots an ESP8266.
+project's code and read-only data in flash (0x10000.bin) rather than RAM, the handler that
+completes byte loads from that flash in IRAM and installed first, and the budgets. A damaged
+image must be refused by the same reader. Nothing here runs the image: no emulator boots an
+ESP8266, and QEMU's lx106 does not trap byte loads from flash as the chip does.
 
 ESP8266_BUILD: the folder scripts/esp8266-build.sh built (its SKIPPED file, when present,
 says why nothing was built: the test then exits 77, which CTest reports as skipped).
 """
 import importlib.util
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -20,6 +23,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "scripts", "esp8266-image.py")
 BUILD = os.environ.get("ESP8266_BUILD", os.path.join(ROOT, "build", "esp8266"))
+BUILD_SCRIPT = os.path.join(ROOT, "scripts", "esp8266-build.sh")
 
 spec = importlib.util.spec_from_file_location("esp8266_image", TOOL)
 img = importlib.util.module_from_spec(spec)
@@ -85,19 +89,51 @@ def main():
     check(0x40100000 <= syms.get("ets_post", 0) < 0x40108000,
           "ets_post (called from interrupts) is in IRAM")
 
-    # from the link map: no read-only data in flash (the chip faults on a byte load there),
-    # and in IRAM only what the port marked for it
-    in_flash, in_iram = [], []
+    # from the link map: the project's read-only data in flash (it costs no RAM there), but
+    # for the files whose code runs in IRAM (KEEP_RODATA in the build script: the interrupt
+    # path and the handler itself); nobody else's read-only data in flash; in IRAM only what
+    # the port marked for it
+    keep = re.search(r'^KEEP_RODATA="([^"]*)"', open(BUILD_SCRIPT).read(), re.M)
+    keep = set(o[:-2] for o in keep.group(1).split()) if keep else set()
+    check({"esp_taskq", "esp_narrow", "esp_loadfix"} <= keep,
+          f"the build keeps the IRAM files' read-only data in RAM ({sorted(keep)})")
+    own_in_ram, kept_in_flash, others_in_flash, in_iram, own_in_flash = [], [], [], [], 0
     for name, addr, size, path in img.map_inputs(os.path.join(BUILD, "buttonhook.map")):
         if not size:
             continue
-        if addr in flash and name.startswith(".rodata"):
-            in_flash.append(f"{name} of {os.path.basename(path)}")
+        m = re.search(r"libbh_esp\.a\((\w+)\.o\)$", path)
+        if name.startswith(".rodata"):
+            where = f"{name} of {os.path.basename(path)}"
+            if addr in flash and not m:
+                others_in_flash.append(where)
+            elif addr in flash and m.group(1) in keep:
+                kept_in_flash.append(where)
+            elif addr in flash:
+                own_in_flash += size
+            elif m and m.group(1) not in keep and img.region_of(addr, size) == "DRAM":
+                own_in_ram.append(where)
         if img.region_of(addr, size) == "IRAM" and ("libbh_esp.a" in path or "libc_bh.a" in path) \
                 and not name.startswith(".iram"):
             in_iram.append(f"{name} of {os.path.basename(path)}")
-    check(not in_flash, f"no .rodata in flash ({in_flash[:3]})")
+    check(own_in_flash > 4096 and not own_in_ram,
+          f"the project's read-only data in flash ({own_in_flash} B), none left in RAM ({own_in_ram[:3]})")
+    check(not kept_in_flash, f"the IRAM files' read-only data in RAM ({kept_in_flash[:3]})")
+    check(not others_in_flash, f"no other read-only data in flash ({others_in_flash[:3]})")
     check(not in_iram, f"the project's and the C library's code in IRAM only where marked ({in_iram[:3]})")
+
+    # the handler that makes byte loads from that flash work: in IRAM, and installed by the
+    # first call of user_pre_init (the SDK calls it before anything of the project's runs)
+    for name in ("on_load_store_error", "esp_narrow_fix", "esp_narrow_decode", "esp_narrow_extract"):
+        check(0x40100000 <= syms.get(name, 0) < 0x40108000, f"{name} (the cause-3 handler) is in IRAM")
+    start = syms.get("user_pre_init", 0)
+    dis = subprocess.run(["xtensa-lx106-elf-objdump", "-d", elf, f"--start-address={start:#x}",
+                          f"--stop-address={start + 64:#x}"], capture_output=True, text=True).stdout
+    # a long call (l32r of the address, callx0) or one the linker relaxed (call0 <name>)
+    calls = [a or b for a, b in re.findall(r"<(\w+)>\)\s*\n[^\n]*callx0|call0\s+\w+ <(\w+)>", dis)]
+    check(calls[:1] == ["esp_loadfix_install"],
+          f"user_pre_init installs the handler first (calls {calls[:2]})")
+    probe = syms.get("probe_word", 0)
+    check(probe in flash, f"the boot's check of flash loads reads from flash (probe_word at {probe:#x})")
 
     # damaged images are refused, naming what is wrong
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,10 +154,13 @@ def main():
     r = subprocess.run([sys.executable, TOOL, "budget", elf, os.path.join(BUILD, "buttonhook.map")],
                        capture_output=True, text=True)
     print(r.stdout + r.stderr, end="")
-    check(r.returncode == 0, "the budgets: IRAM <= 32 KB, own DRAM <= 16 KB, no undefined symbols")
+    check(r.returncode == 0, "the budgets: IRAM <= 32 KB, the project's DRAM <= 16 KB, no undefined symbols")
     fig = {l.split(":")[0]: l.split(":")[1].split()[0] for l in r.stdout.splitlines() if ":" in l}
-    print(f"figures: esp8266 IRAM {fig.get('IRAM')} B, button firmware DRAM "
-          f"{fig.get(next((k for k in fig if 'button firmware' in k), ''))} B, "
+    for mod in ("button firmware", "console and WebREPL", "set-up portal"):
+        check(any(mod in k for k in fig), f"the budget has a line of its own for the {mod}")
+    total = fig.get("the project's own DRAM, total")
+    print(f"figures: esp8266 IRAM {fig.get('IRAM')} B, project DRAM {total} B (button firmware "
+          f"{fig.get(next((k for k in fig if 'button firmware' in k), ''))} B), "
           f"heap at user_init at most {fig.get('heap at user_init, at most')} B, "
           f"0x10000.bin {len(irom)} B")
     print(f"{len(failures)} failed" if failures else "all passed")

@@ -7,6 +7,7 @@
 #define BH_ESP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fs/flash.h"
@@ -31,5 +32,10 @@ void esp_board_init(void);
 const bh_flash *esp_flash(void);   /* the file system's region */
 /* wifi.c */
 void esp_wifi_init(void);
+/* loadfix.c: byte and halfword loads from flash completed (EXCCAUSE 3), first thing in
+ * user_pre_init; loadprobe.c: checks them at boot, a phrase for the boot line (in buf when
+ * it names a failure) */
+void esp_loadfix_install(void);
+const char *esp_loadprobe(char *buf, size_t cap);
 
 #endif

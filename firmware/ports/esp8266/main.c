@@ -133,8 +133,10 @@ void hal_report(const char *kind, const char *where, int code, const char *text)
 
 /* SDK 3.0 asks the application for its flash partitions before user_init(): a v1 image on a
  * 4 MB (32 Mbit) NodeMCU, the SDK's RF calibration, PHY data and parameter sectors at the
- * top, as Espressif's documents give them for this map. */
-static const partition_item_t partitions[] = {
+ * top, as Espressif's documents give them for this map. Not const: the project's read-only
+ * data is in flash, and the SDK may keep this pointer and read the table while a flash
+ * write has the cache off (36 bytes of RAM). */
+static partition_item_t partitions[] = {
     {SYSTEM_PARTITION_RF_CAL, 0x3FB000, 0x1000},
     {SYSTEM_PARTITION_PHY_DATA, 0x3FC000, 0x1000},
     {SYSTEM_PARTITION_SYSTEM_PARAMETER, 0x3FD000, 0x3000},
@@ -142,6 +144,8 @@ static const partition_item_t partitions[] = {
 
 void user_pre_init(void)
 {
+    /* before anything of the project's reads its read-only data, which is in flash */
+    esp_loadfix_install();
     if (!system_partition_table_regist(partitions, sizeof partitions / sizeof partitions[0],
                                        FLASH_SIZE_32M_MAP_512_512)) {
         os_printf("buttonhook: the partition table does not fit this flash (4 MB expected)\n");
@@ -174,11 +178,11 @@ void user_init(void)
 {
     esp_console_init();
     /* the first thing to read at bring-up: the heap the SDK left (docs/esp8266.md's budget
-     * is only an upper bound from the link map) */
-    char line[96];
-    snprintf(line, sizeof line, "SDK %s, reset cause %d, heap free %u B at user_init",
+     * is only an upper bound from the link map), and whether byte loads from flash work */
+    char line[136], probe[40];
+    snprintf(line, sizeof line, "SDK %s, reset cause %d, heap free %u B at user_init, %s",
              system_get_sdk_version(), (int)hal_reset_cause(),
-             (unsigned)system_get_free_heap_size());
+             (unsigned)system_get_free_heap_size(), esp_loadprobe(probe, sizeof probe));
     hal_report("info", "boot", 0, line);
     esp_board_init();
     esp_wifi_init();
