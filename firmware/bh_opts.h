@@ -72,6 +72,14 @@
 #define BH_RETRY_MAX_S 3600         /* the longest retry sleep (the ESP8266's timer: ~71 min) */
 #endif
 
+/* Press kinds (docs/press-kinds.md) */
+#ifndef BH_LONG_PRESS_MS
+#define BH_LONG_PRESS_MS 1000       /* BUTTON_PIN still held this long after the boot: long */
+#endif
+#ifndef BH_EVENT_MAX
+#define BH_EVENT_MAX 33             /* DOUBLE_EVENT, LONG_EVENT: an event name, NUL included */
+#endif
+
 /* Console output */
 #ifndef BH_PRINT_MAX
 #define BH_PRINT_MAX 256            /* one formatted console line */

@@ -582,6 +582,20 @@ int cfg_parse(const char *fname, const char *text, size_t len, bh_config *out, c
             report(&ps, 0, 0, "LED_PIN and LED2_PIN are both GPIO%ld", (long)out->led_pin);
     if (out->debug_pin == out->led_pin || out->debug_pin == out->led2_pin)
         report(&ps, 0, 0, "DEBUG_PIN = %ld is also an LED pin", (long)out->debug_pin);
+    /* held through a reset, a button must not choose the boot mode: GPIO0 low is the flash
+     * loader, GPIO2 low stops the boot, GPIO15 must be low (docs/press-kinds.md) */
+    long b = out->button_pin;
+    if (cfg_has(out, BUTTON_PIN) && ((0x8005L | 1L << out->debug_pin | 1L << out->led_pin |
+                                      1L << out->led2_pin) >> b & 1))
+        report(&ps, 1, first_line[BH_CFG_BUTTON_PIN], "BUTTON_PIN = %ld: not 0, 2, 15 (they "
+               "choose the boot mode), an LED or DEBUG_PIN: try 12 (D6)", b);
+    /* an event's name goes into WEBHOOK_URL's path in place of the one there */
+    for (int k = BH_CFG_DOUBLE_EVENT; k <= BH_CFG_LONG_EVENT; k++) {
+        const char *ev = (const char *)out + keys[k].offset;
+        if (*ev && (ev[strcspn(ev, "/?#")] || !strstr(out->webhook_url, "/trigger/")))
+            report(&ps, 1, first_line[k], "%s = '%s' cannot replace EVENT in WEBHOOK_URL's "
+                   "/trigger/EVENT/ (no / ? # in a name)", keys[k].name, ev);
+    }
     return ps.errors ? BH_ERR_ARG : BH_OK;
 }
 

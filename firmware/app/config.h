@@ -48,7 +48,10 @@
     INT(HTTP_TIMEOUT, http_timeout, BH_HTTP_TOTAL_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE) \
     INT(FAST_WAKE, fast_wake, 1, 0, 1, CFG_CHECK_RANGE)                                   \
     INT(AWAKE_MAX, awake_max, 20, 5, 300, CFG_CHECK_RANGE)                                \
-    INT(RETRY_WAKE, retry_wake, 60, 0, BH_RETRY_MAX_S, CFG_CHECK_RANGE)
+    INT(RETRY_WAKE, retry_wake, 60, 0, BH_RETRY_MAX_S, CFG_CHECK_RANGE)                   \
+    INT(BUTTON_PIN, button_pin, -1, 0, 0, CFG_CHECK_PULLUP_PIN)                           \
+    STR(DOUBLE_EVENT, double_event, 0, BH_EVENT_MAX, CFG_CHECK_NONEMPTY)                  \
+    STR(LONG_EVENT, long_event, 0, BH_EVENT_MAX, CFG_CHECK_NONEMPTY)
 
 enum {
     CFG_CHECK_NONE,

@@ -49,7 +49,7 @@ static int call_webhook(const char *key)
     if (len < 0)
         return app_fail(PQ_AT_WEBHOOK, len, "JSON body too large (%d bytes max)", PAYLOAD_MAX);
     http_request request = {
-        .method = "POST", .url = config.webhook_url, .body = body, .body_len = (size_t)len,
+        .method = "POST", .url = press_url(&config), .body = body, .body_len = (size_t)len,
         .content_type = "application/json",
         .headers = &(http_header){"Idempotency-Key", key}, .nheaders = key != NULL,
         .ca_file = cfg_has(&config, CA_FILE) ? config.ca_file : NULL,
@@ -113,8 +113,7 @@ static void run(void)
     int err = load_config();
     fw_begin(&presses);
     app_last_wake(&presses);
-    if (hal_reset_cause() == HAL_RESET_DEEPSLEEP) {
-        presses_add();   /* kept before anything is tried */
+    if (press_wake(&config)) {   /* a press (presskind.c), kept before anything is tried */
         if (err == BH_OK)
             err = connect_wifi();
         if (err == BH_OK)
@@ -124,10 +123,11 @@ static void run(void)
         app_print_exception();   /* sys.print_exception(exc) */
         show_error();
     }
-    uint32_t ms = presses_end(err, config.retry_wake);
+    bool debug = is_debug();
+    uint32_t ms = presses_end(err, config.retry_wake, debug);   /* marked asleep, or not */
     if (config.fast_wake)
         fw_save();
-    if (!is_debug())
+    if (!debug)
         hal_deep_sleep(ms);
 }
 

@@ -7,20 +7,14 @@
 #include "app/retry.h"
 
 press_queue presses;
+int press_kind;
 
-/* A timed retry wake is also a DEEPSLEEP_RESET through the RST pin on an ESP8266, so it is
- * told apart by its length: a sleep that lasted as long as the timer was set for (less 1/32
- * for the clock's drift) was the timer. */
-void presses_add(void)
+void presses_add(int kind)
 {
-    uint32_t ms, armed = presses.armed_ms;
-    if (armed && hal_slept_ms(&ms) == BH_OK && ms >= armed - armed / 32) {
-        bh_printf("Retry wake: %d kept\n", presses.count);
-        return;
-    }
     if (presses.count == PQ_MAX)
         hal_report("info", "queue", BH_ERR_NOMEM, "queue full: oldest press dropped");
     pq_push(&presses);
+    presses.seq[presses.count - 1] |= (uint32_t)kind << PQ_KIND_SHIFT;
     presses.retries = 0;
     pq_save(&presses);
 }
@@ -37,9 +31,17 @@ int presses_send(int (*send)(const char *key))
     for (int i = 0; i < 6; i++)
         snprintf(key + 2 * i, 3, "%02x", m[i]);
     while (presses.count && err == BH_OK) {
+        uint32_t s = presses.seq[0];
         /* MAC, the queue's random id, the press's number: "18fe34d37fa4-5d2c9a01-7" */
         snprintf(key + 12, sizeof key - 12, "-%08lx-%lu", (unsigned long)presses.boot_id,
-                 (unsigned long)presses.seq[0]);
+                 (unsigned long)(s & PQ_SEQ_MASK));
+        press_kind = (int)(s >> PQ_KIND_SHIFT) % 3;   /* 3 is no kind: single */
+        /* this wake's own press: from now on a second press cannot make it a double, its
+         * POST may reach the server (docs/press-kinds.md) */
+        if (presses.count == 1 && presses.wake == PQ_WAKE_SINGLE) {
+            presses.wake = PQ_WAKE_SENT;
+            pq_save(&presses);
+        }
         err = send(key);
         if (err == BH_OK) {
             pq_pop(&presses);
@@ -47,11 +49,13 @@ int presses_send(int (*send)(const char *key))
             pq_save(&presses);
         }
     }
+    press_kind = 0;
     return err;
 }
 
-uint32_t presses_end(int err, int retry_wake_s)
+uint32_t presses_end(int err, int retry_wake_s, bool debug)
 {
+    presses.wake = debug ? PQ_WAKE_NONE : PQ_WAKE_ASLEEP;
     presses.last_err = (int8_t)err;
     presses.last_where = (uint8_t)(err ? app_error.where : 0);
     presses.last_detail = (uint16_t)app_error.detail;

@@ -13,7 +13,7 @@
 
 /* The next sleep's timer in ms for the queue q (0: none: nothing kept, RETRY_WAKE = 0, or
  * the timed wakes are used up), counted in q->retries and kept in q->armed_ms, by which the
- * next wake tells the timer from a press (presses_add()). */
+ * next wake tells the timer from a press (press_wake() in presskind.c). */
 uint32_t retry_arm(press_queue *q, int retry_wake_s);
 
 #endif

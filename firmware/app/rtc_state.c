@@ -110,5 +110,5 @@ void pq_push(press_queue *q)
         pq_pop(q);
         q->dropped++;
     }
-    q->seq[q->count++] = q->next_seq++;
+    q->seq[q->count++] = q->next_seq++ & PQ_SEQ_MASK;
 }

@@ -53,9 +53,23 @@ _Static_assert(sizeof(rtc_state) % 4 == 0, "RTC memory is word-addressed");
 _Static_assert(sizeof(rtc_state) == 64, "the press queue starts at offset 64");
 
 #define PQ_MAGIC 0x51504842u   /* "BHPQ" */
-#define PQ_VERSION 1
+#define PQ_VERSION 2            /* 2: the press's kind in seq[], the wake marker */
 #define PQ_OFFSET 64
 #define PQ_MAX 34               /* presses kept; when full the oldest is dropped */
+/* seq[]: a press's number in the low 30 bits (numbers wrap there), its kind (PRESS_* in
+ * presskind.h) in the top 2 */
+#define PQ_KIND_SHIFT 30
+#define PQ_SEQ_MASK 0x3FFFFFFFu
+
+/* press_queue.wake: what the board was doing, for a RESET pressed while it is awake (a
+ * HARD_RESET) to be told apart (docs/press-kinds.md) */
+enum {
+    PQ_WAKE_NONE,     /* awake, not from deep sleep: power-on, the debug jumper's idle */
+    PQ_WAKE_ASLEEP,   /* set as the board goes to deep sleep */
+    PQ_WAKE_SINGLE,   /* awake from a single press, the newest kept, its POST not begun */
+    PQ_WAKE_SENT,     /* the same once that POST has begun (or it was delivered) */
+    PQ_WAKE_OTHER     /* awake from a retry timer, a double or a long press */
+};
 
 /* where the last wake failed (press_queue.last_where) */
 enum { PQ_AT_NONE, PQ_AT_CONFIG, PQ_AT_WIFI, PQ_AT_WEBHOOK };
@@ -74,8 +88,9 @@ typedef struct {
     uint16_t last_detail;       /* its link status, or the HTTP status that refused a press */
     uint8_t count;              /* presses in seq[] */
     uint8_t retries;            /* timed wakes since presses last went out */
-    uint16_t pad;
-    uint32_t seq[PQ_MAX];       /* the presses kept, oldest first */
+    uint8_t wake;               /* PQ_WAKE_* */
+    uint8_t pad;
+    uint32_t seq[PQ_MAX];       /* the presses kept, oldest first: number | kind << 30 */
     uint32_t crc;               /* CRC-32 of every byte before it */
 } press_queue;
 
@@ -90,7 +105,8 @@ int rtc_save(rtc_state *st);
  * version is started afresh, with a new random boot_id (BH_ERR_NOENT, BH_ERR_PROTO). */
 int pq_load(press_queue *q);
 int pq_save(press_queue *q);
-/* Appends press number next_seq; when full, drops the oldest first (and counts it). */
+/* Appends press number next_seq (of kind 0, single); when full, drops the oldest first (and
+ * counts it). */
 void pq_push(press_queue *q);
 /* Removes the oldest press. */
 void pq_pop(press_queue *q);

@@ -9,6 +9,7 @@
 uint32_t tb_now_ms;
 hal_reset_cause_t tb_reset_cause;
 int tb_pin_input[17];
+uint32_t tb_pin_release_ms[17];
 int tb_pin_out[17];
 static int pin_mode[17];
 tb_pin_event tb_pinlog[TB_MAX_PINLOG];
@@ -65,6 +66,7 @@ void tb_reset(void)
     tb_now_ms = 0;
     tb_reset_cause = HAL_RESET_PWRON;
     for (int i = 0; i < 17; i++) { tb_pin_input[i] = 1; tb_pin_out[i] = -1; pin_mode[i] = -1; }
+    memset(tb_pin_release_ms, 0, sizeof tb_pin_release_ms);
     tb_npinlog = 0;
     memset(tb_rtc, 0, sizeof tb_rtc);
     tb_slept_for_ms = -1;
@@ -149,6 +151,7 @@ int hal_pin_read(int gpio)
 {
     if (!hal_pin_valid(gpio)) return BH_ERR_ARG;
     if (pin_mode[gpio] == HAL_PIN_OUT && tb_pin_out[gpio] >= 0) return tb_pin_out[gpio];
+    if (tb_pin_release_ms[gpio] && tb_now_ms >= tb_pin_release_ms[gpio]) return 1;
     return tb_pin_input[gpio];
 }
 

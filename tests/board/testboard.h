@@ -24,6 +24,8 @@ extern uint32_t tb_now_ms;                     /* fake time since boot */
 /* Board */
 extern hal_reset_cause_t tb_reset_cause;
 extern int tb_pin_input[17];                   /* level read from an input pin (default 1) */
+extern uint32_t tb_pin_release_ms[17];         /* nonzero: the input reads 1 from this time on
+                                                  (a button held, then let go) */
 extern int tb_pin_out[17];                     /* last level written (-1 never written) */
 typedef struct { uint32_t t; int gpio; int value; } tb_pin_event;
 extern tb_pin_event tb_pinlog[TB_MAX_PINLOG];  /* every hal_pin_write, with its time */

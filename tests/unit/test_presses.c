@@ -37,12 +37,12 @@ static void test_kept_then_sent_in_order(void)
 {
     tb_reset();
     fw_begin(&presses);   /* power-on: a new queue */
-    presses_add();
+    presses_add(PRESS_SINGLE);
     CHECK_INT(saved().count, 1);   /* in RTC memory before anything is tried */
     wake(5000);
-    presses_add();
+    presses_add(PRESS_SINGLE);
     wake(5000);
-    presses_add();
+    presses_add(PRESS_SINGLE);
     CHECK_INT(presses.count, 3);
     char want[40];
     fail_at = 2;   /* the second press's request fails */
@@ -64,26 +64,28 @@ static void test_kept_then_sent_in_order(void)
 
 static void test_retry_wake_is_no_press(void)
 {
+    bh_config cfg;
     tb_reset();
+    cfg_parse("config.py", "", 0, &cfg, NULL, NULL);   /* the defaults: no BUTTON_PIN */
     fw_begin(&presses);
-    presses_add();
+    presses_add(PRESS_SINGLE);
     app_error.where = PQ_AT_WEBHOOK;
     app_error.detail = 503;
-    CHECK_INT(presses_end(BH_ERR_PROTO, 60), 60000);   /* the timer is armed */
+    CHECK_INT(presses_end(BH_ERR_PROTO, 60, false), 60000);   /* the timer is armed */
     wake(60000);   /* the timer's sleep */
-    presses_add();
+    CHECK(press_wake(&cfg));   /* a wake that sends, but no press */
     CHECK_INT(presses.count, 1);
     CHECK(strstr(tb_console, "Retry wake: 1 kept\n"));
     CHECK_INT(presses.last_err, BH_ERR_PROTO);
     CHECK_INT(presses.last_where, PQ_AT_WEBHOOK);
     CHECK_INT(presses.last_detail, 503);
-    presses_end(BH_ERR_PROTO, 60);
+    presses_end(BH_ERR_PROTO, 60, false);
     wake(30000);   /* a press during the timer's sleep: a press */
-    presses_add();
+    CHECK(press_wake(&cfg));
     CHECK_INT(presses.count, 2);
     app_error.detail = 0;
     CHECK_INT(presses_send(send), BH_OK);
-    CHECK_INT(presses_end(BH_OK, 60), 0);   /* nothing kept: no timer */
+    CHECK_INT(presses_end(BH_OK, 60, false), 0);   /* nothing kept: no timer */
     press_queue q = saved();
     CHECK_INT(q.count, 0);
     CHECK_INT(q.last_err, 0);
