@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,26 +16,43 @@
  * per line was one of the few system calls per request left to cut (docs/http-front.md).
  * Lines go into a buffer instead; a flusher thread writes what has gathered every
  * FLUSH_US in one write(), and sleeps on a condition variable while nothing comes, so an
- * idle hookd does not wake up. Before hk_log_start and after hk_log_stop, lines are
- * written directly. */
+ * idle hookd does not wake up. Two buffers: the flusher swaps them and writes the full one
+ * outside the lock, so the HTTP threads adding lines never wait for its write() (they did,
+ * and that contention was a futex call per trigger or so; docs/http-front.md). Any other
+ * write (a burst that fills the buffer, lines before hk_log_start or after hk_log_stop)
+ * waits until the flusher's write is done, so lines stay whole and in order. */
 #define FLUSH_US 1000
 #define BUF_CAP (64 * 1024)
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    char buf[BUF_CAP];
+    pthread_cond_t cv;           /* the flusher waits for lines */
+    pthread_cond_t room;         /* others wait for the flusher's write to end */
+    char buf[2][BUF_CAP];
+    int cur;                     /* the buffer lines go to */
     size_t len;
     bool on, stopping, idle;     /* idle: the flusher waits on cv */
+    bool writing;                /* the flusher writes the other buffer, unlocked */
     pthread_t flusher;
-} lg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} lg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+        .room = PTHREAD_COND_INITIALIZER};
 
 #define SECRET_MAX 256
 
 static struct {
     pthread_mutex_t mu;
     char s[2][SECRET_MAX];       /* the newest first */
+    atomic_uint gen;             /* changes with s: each thread keeps its own copy until then */
 } secrets = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Each thread's copy of the secrets and their masks: a line then takes no lock to mask them
+ * (two HTTP threads logging a line per trigger met on that lock). */
+static _Thread_local struct {
+    unsigned gen;                /* of secrets.gen, plus one; 0: none copied yet */
+    char s[2][SECRET_MAX];
+    size_t sl[2], ml[2];
+    char m[2][16];
+} mine;
 
 void hk_log_secret(const char *secret)
 {
@@ -44,6 +62,7 @@ void hk_log_secret(const char *secret)
     if (strcmp(secrets.s[0], secret) != 0) {
         memcpy(secrets.s[1], secrets.s[0], SECRET_MAX);
         snprintf(secrets.s[0], SECRET_MAX, "%s", secret);
+        atomic_fetch_add(&secrets.gen, 1);
     }
     pthread_mutex_unlock(&secrets.mu);
 }
@@ -52,20 +71,25 @@ void hk_log_secret(const char *secret)
  * is never longer than a secret, so the text only shrinks. */
 static void mask_secrets(char *msg, size_t *len)
 {
-    char s[2][SECRET_MAX];
-    pthread_mutex_lock(&secrets.mu);
-    memcpy(s, secrets.s, sizeof s);
-    pthread_mutex_unlock(&secrets.mu);
+    unsigned gen = atomic_load(&secrets.gen) + 1;
+    if (mine.gen != gen) {
+        pthread_mutex_lock(&secrets.mu);
+        memcpy(mine.s, secrets.s, sizeof mine.s);
+        mine.gen = atomic_load(&secrets.gen) + 1;
+        pthread_mutex_unlock(&secrets.mu);
+        for (int k = 0; k < 2; k++) {
+            mine.sl[k] = strlen(mine.s[k]);
+            hk_mask(mine.s[k], mine.m[k], sizeof mine.m[k]);
+            mine.ml[k] = strlen(mine.m[k]);
+        }
+    }
     for (int k = 0; k < 2; k++) {
-        size_t sl = strlen(s[k]);
+        size_t sl = mine.sl[k], ml = mine.ml[k];
         if (sl == 0)
             continue;
-        char m[16];
-        hk_mask(s[k], m, sizeof m);
-        size_t ml = strlen(m);
         msg[*len] = '\0';
-        for (char *p = strstr(msg, s[k]); p; p = strstr(p + ml, s[k])) {
-            memcpy(p, m, ml);
+        for (char *p = strstr(msg, mine.s[k]); p; p = strstr(p + ml, mine.s[k])) {
+            memcpy(p, mine.m[k], ml);
             memmove(p + ml, p + sl, (size_t)(msg + *len - (p + sl)) + 1);
             *len -= sl - ml;
         }
@@ -85,11 +109,13 @@ static void write_all(const char *p, size_t n)
     }
 }
 
-/* with lg.mu held */
+/* with lg.mu held: writes what is buffered, after the flusher's write in progress */
 static void flush_locked(void)
 {
+    while (lg.writing)
+        pthread_cond_wait(&lg.room, &lg.mu);
     if (lg.len > 0) {
-        write_all(lg.buf, lg.len);
+        write_all(lg.buf[lg.cur], lg.len);
         lg.len = 0;
     }
 }
@@ -106,14 +132,22 @@ static void *flusher_main(void *arg)
             lg.idle = false;
             continue;
         }
-        /* let the lines of the next millisecond gather, then write them in one go. The
-         * write happens under the lock, so lines stay whole and in order; writers of new
-         * lines wait for it at most that long. */
+        /* let the lines of the next millisecond gather, then write them in one go, from
+         * the buffer taken out of use while the other one fills */
         pthread_mutex_unlock(&lg.mu);
         struct timespec ts = {0, FLUSH_US * 1000};
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&lg.mu);
-        flush_locked();
+        const char *full = lg.buf[lg.cur];
+        size_t n = lg.len;
+        lg.cur ^= 1;
+        lg.len = 0;
+        lg.writing = true;
+        pthread_mutex_unlock(&lg.mu);
+        write_all(full, n);
+        pthread_mutex_lock(&lg.mu);
+        lg.writing = false;
+        pthread_cond_broadcast(&lg.room);
     }
     flush_locked();
     pthread_mutex_unlock(&lg.mu);
@@ -145,15 +179,35 @@ void hk_log_stop(void)
     pthread_mutex_unlock(&lg.mu);
 }
 
+/* the line's "2026-12-04T21:46:34" part, made once a second per thread */
+static size_t stamp(char *out, size_t cap, time_t sec)
+{
+    static _Thread_local time_t last = (time_t)-1;
+    static _Thread_local char text[32];
+    static _Thread_local size_t len;
+    if (sec != last) {
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        len = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        last = sec;
+    }
+    size_t n = len < cap ? len : 0;
+    memcpy(out, text, n);
+    return n;
+}
+
 void hk_log(const char *fmt, ...)
 {
     char line[2048];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ hookd: ", ts.tv_nsec / 1000000);
+    size_t n = stamp(line, sizeof line, ts.tv_sec);
+    long ms = ts.tv_nsec / 1000000;
+    memcpy(line + n, ".000Z hookd: ", 13);
+    line[n + 1] = (char)('0' + ms / 100);
+    line[n + 2] = (char)('0' + ms / 10 % 10);
+    line[n + 3] = (char)('0' + ms % 10);
+    n += 13;
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
@@ -170,9 +224,9 @@ void hk_log(const char *fmt, ...)
         flush_locked();
         write_all(line, n);
     } else {
-        if (lg.len + n > sizeof lg.buf)
+        if (lg.len + n > BUF_CAP)
             flush_locked();   /* a burst larger than the buffer: written now, in order */
-        memcpy(lg.buf + lg.len, line, n);
+        memcpy(lg.buf[lg.cur] + lg.len, line, n);
         lg.len += n;
         if (lg.idle) {
             lg.idle = false;   /* one wake-up is enough */
