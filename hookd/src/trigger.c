@@ -345,14 +345,25 @@ int hk_event_name_check(const char *name, char *msg, size_t cap)
 hk_event *hk_trigger_parse(const hk_request *rq, const char *key, hk_reject *rej)
 {
     hk_route r;
+    rej->status = 0;
+    rej->message[0] = '\0';
+    if (hk_trigger_route(rq->path, &r, rej) != 0)
+        return NULL;
+    hk_event *e = hk_trigger_parse_routed(rq, &r, key, rej);
+    hk_route_clear(&r);
+    return e;
+}
+
+hk_event *hk_trigger_parse_routed(const hk_request *rq, const hk_route *rt, const char *key,
+                                  hk_reject *rej)
+{
+    const hk_route r = *rt;   /* the caller's: read, never freed here */
     values vs = {{NULL, NULL, NULL}};
     json_t *payload = NULL;
     hk_event *e = NULL;
     rej->status = 0;
     rej->message[0] = '\0';
 
-    if (hk_trigger_route(rq->path, &r, rej) != 0)
-        return NULL;
     if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "POST") != 0) {
         reject(rej, 405, "method %.40s not allowed: use GET or POST", rq->method);
         goto out;
@@ -416,8 +427,13 @@ hk_event *hk_trigger_parse(const hk_request *rq, const char *key, hk_reject *rej
         reject(rej, 400, "out of memory");
         goto out;
     }
-    e->name = r.event;
-    r.event = NULL;
+    e->name = strdup(r.event);
+    if (!e->name) {
+        free(e);
+        e = NULL;
+        reject(rej, 400, "out of memory");
+        goto out;
+    }
     e->json = r.json;
     e->value1 = vs.v[0];
     e->value2 = vs.v[1];
@@ -434,6 +450,5 @@ hk_event *hk_trigger_parse(const hk_request *rq, const char *key, hk_reject *rej
 out:
     json_decref(payload);
     values_clear(&vs);
-    hk_route_clear(&r);
     return e;
 }

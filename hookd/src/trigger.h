@@ -47,6 +47,10 @@ void hk_route_clear(hk_route *r);
 /* The whole request: an event (occurred_at 0 and source_ip NULL, for the caller to fill), or
  * NULL with rej filled. key is the server's trigger key. */
 hk_event *hk_trigger_parse(const hk_request *rq, const char *key, hk_reject *rej);
+/* The same for a path the caller has already split with hk_trigger_route (rq->path is not
+ * read again; r stays the caller's to clear). */
+hk_event *hk_trigger_parse_routed(const hk_request *rq, const hk_route *r, const char *key,
+                                  hk_reject *rej);
 
 /* Percent-decodes s[0..n) ('+' as a space when plus_is_space) into a malloc'd,
  * NUL-terminated string, its length in *outlen. NULL when an escape is malformed (its offset
