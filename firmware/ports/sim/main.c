@@ -1,7 +1,7 @@
 /* main.c - simboard: the command line, and the board's hardware (the parent process).
  *
  *   simboard run    --state DIR [--world FILE] [--name NAME]
- *   simboard press  --state DIR
+ *   simboard press  --state DIR [--double | --hold SECONDS]
  *   simboard jumper on|off --state DIR
  *   simboard state  --state DIR
  *   simboard wait   --state DIR --for sleeping|idle|running [--timeout SECONDS]
@@ -57,7 +57,7 @@ static void die(const char *fmt, ...)
 
 static const char usage[] =
     "usage: simboard run    --state DIR [--world FILE] [--name NAME]\n"
-    "       simboard press  --state DIR\n"
+    "       simboard press  --state DIR [--double | --hold SECONDS]\n"
     "       simboard jumper on|off --state DIR\n"
     "       simboard state  --state DIR\n"
     "       simboard wait   --state DIR --for sleeping|idle|running [--timeout SECONDS]\n"
@@ -69,7 +69,9 @@ static const char usage[] =
 static struct {
     const char *cmd, *state, *world, *name, *mode, *arg;
     double timeout;
-} opt = {.timeout = 60};
+    bool dbl;         /* press --double */
+    double hold;      /* press --hold SECONDS; < 0: not held */
+} opt = {.timeout = 60, .hold = -1};
 
 static void parse_args(int argc, char **argv)
 {
@@ -85,7 +87,15 @@ static void parse_args(int argc, char **argv)
                            : strcmp(a, "--name") == 0  ? &opt.name
                            : strcmp(a, "--for") == 0   ? &opt.mode
                                                        : NULL;
-        if (dst || strcmp(a, "--timeout") == 0) {
+        if (strcmp(a, "--double") == 0) {
+            opt.dbl = true;
+        } else if (strcmp(a, "--hold") == 0) {
+            char *end = NULL;
+            if (i + 1 < argc)
+                opt.hold = strtod(argv[++i], &end);
+            if (!end || *end || end == argv[i] || !(opt.hold >= 0 && opt.hold <= 60))
+                die("--hold: seconds the button is held, 0 to 60\n%s", usage);
+        } else if (dst || strcmp(a, "--timeout") == 0) {
             if (i + 1 >= argc)
                 die("%s needs a value\n%s", a, usage);
             if (dst) {
@@ -173,7 +183,18 @@ static int run_client(void)
 {
     char line[8192];
     const char *c = opt.cmd;
-    if (strcmp(c, "press") == 0 || strcmp(c, "state") == 0 || strcmp(c, "off") == 0) {
+    if ((opt.dbl || opt.hold >= 0) && strcmp(c, "press") != 0)
+        die("--double and --hold are for press\n%s", usage);
+    if (opt.dbl && opt.hold >= 0)
+        die("press --double or --hold, not both\n%s", usage);
+    if (strcmp(c, "press") == 0 && (opt.dbl || opt.hold >= 0)) {
+        if (opt.arg)
+            die("%s takes no argument\n%s", c, usage);
+        if (opt.dbl)
+            snprintf(line, sizeof line, "press double\n");
+        else
+            snprintf(line, sizeof line, "press hold %.0f\n", opt.hold * 1000);
+    } else if (strcmp(c, "press") == 0 || strcmp(c, "state") == 0 || strcmp(c, "off") == 0) {
         if (opt.arg)
             die("%s takes no argument\n%s", c, usage);
         snprintf(line, sizeof line, "%s\n", c);
@@ -213,6 +234,7 @@ static struct {
     uint32_t wake_start;
     uint32_t wake_at;           /* timed deep sleep: when the timer fires (0: none) */
     uint32_t reboot_at;         /* after a crash (0: none) */
+    uint32_t release_at;        /* press --hold: when the button is let go (0: not held) */
     bool reported;              /* this wake has had its report */
     sim_counts reported_counts; /* what it counted then */
     bool jumper;
@@ -405,6 +427,48 @@ static void press(void)
     boot(HAL_RESET_HARD);
 }
 
+/* press --double: the second press as the first wake starts, as a person's second press
+ * comes while a real chip is still booting or joining (docs/press-kinds.md).
+ * press --hold MS: the button, also wired to button_gpio, pulls it to GND for MS; its
+ * capacitor gives RST one short pulse, so the board boots at once (without button_gpio a
+ * held RST would keep the chip in reset: no long press to see). */
+static const char *press_cmd(const char *how)
+{
+    long long ms;
+    if (strcmp(how, "double") == 0) {
+        press();
+        press();
+        return NULL;
+    }
+    if (sscanf(how, "hold %lld", &ms) != 1 || ms < 0 || ms > 60000)
+        return "bad press request";
+    if (sim_w.button_gpio < 0)
+        return "the board's button is wired to RST only: press --hold needs \"button_gpio\" "
+               "in its world file (docs/press-kinds.md)";
+    if (B.release_at)
+        return "the button is already held";
+    sim_sh->ext_level[sim_w.button_gpio] = 0;
+    sim_ev e;
+    ev_begin(&e, "hold");
+    ev_int(&e, "gpio", sim_w.button_gpio);
+    ev_int(&e, "ms", ms);
+    ev_end(&e);
+    sim_say("button held for %lld ms (GPIO%d low)", ms, sim_w.button_gpio);
+    press();
+    B.release_at = sim_now() + (uint32_t)ms;
+    if (!B.release_at)
+        B.release_at = 1;
+    return NULL;
+}
+
+static void release_button(void)
+{
+    B.release_at = 0;
+    sim_sh->ext_level[sim_w.button_gpio] = -1;
+    simple_event("release", NULL, NULL);
+    sim_say("button let go");
+}
+
 static void set_jumper(bool on)
 {
     B.jumper = on;
@@ -552,6 +616,11 @@ static void command(int i)
     if (strcmp(line, "press") == 0) {
         press();
         reply(i, "ok\n");
+    } else if (strncmp(line, "press ", 6) == 0) {
+        const char *why = press_cmd(line + 6);
+        char out[256];
+        snprintf(out, sizeof out, why ? "error %s\n" : "ok\n", why);
+        reply(i, out);
     } else if (strcmp(line, "jumper on") == 0 || strcmp(line, "jumper off") == 0) {
         bool on = strcmp(line, "jumper on") == 0;
         if (on != B.jumper)
@@ -615,7 +684,8 @@ static void check_waiters(void)
 
 static void help(void)
 {
-    sim_say("keys: Enter or r = press RESET, j = debug jumper on/off, c = type to the "
+    sim_say("keys: Enter or r = press RESET, d = press it twice (a double press), j = debug "
+            "jumper on/off, c = type to the "
             "firmware's console (Ctrl-] to come back), q = power off");
 }
 
@@ -632,6 +702,7 @@ static void key(char c)
     }
     switch (c) {
     case '\r': case '\n': case 'r': case 'R': press(); break;
+    case 'd': case 'D': press_cmd("double"); break;
     case 'j': case 'J': set_jumper(!B.jumper); break;
     case 'q': case 'Q': case 3: case 4: power_off(-1);
     case 'c': case 'C':
@@ -835,6 +906,8 @@ static void timers(void)
 {
     uint32_t now = sim_now();
     check_idle();
+    if (B.release_at && (int32_t)(now - B.release_at) >= 0)
+        release_button();
     if (B.child > 0 && (B.mode == MODE_RUNNING || B.mode == MODE_IDLE)) {
         uint32_t beat = __atomic_load_n(&sim_sh->heartbeat, __ATOMIC_RELAXED);
         if ((int32_t)(now - beat) > (int32_t)sim_w.wdt_ms) {
@@ -865,8 +938,9 @@ static int next_timeout(void)
 {
     uint32_t now = sim_now();
     int32_t t = 100;
-    uint32_t at[2] = {B.mode == MODE_SLEEPING ? B.wake_at : 0, B.child == 0 ? B.reboot_at : 0};
-    for (int i = 0; i < 2; i++)
+    uint32_t at[3] = {B.mode == MODE_SLEEPING ? B.wake_at : 0, B.child == 0 ? B.reboot_at : 0,
+                      B.release_at};
+    for (int i = 0; i < 3; i++)
         if (at[i] && (int32_t)(at[i] - now) < t)
             t = (int32_t)(at[i] - now);
     for (int i = 0; i < MAX_CLIENTS; i++)

@@ -62,6 +62,8 @@ typedef struct {
     uint32_t wdt_ms;            /* watchdog limit */
     uint32_t flash_bytes;       /* flash file system capacity */
     int ap_stations;            /* stations joined to the board's own AP */
+    int button_gpio;            /* the RESET button also wired to this GPIO (to GND, to RST
+                                   through a capacitor: docs/press-kinds.md); -1: RST only */
     uint32_t listen_host;       /* host address the board's listeners bind to */
     int nports;
     struct { uint16_t board, host; } ports[SIM_MAX_PORTS];

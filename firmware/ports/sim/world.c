@@ -79,6 +79,7 @@ void sim_world_default(sim_world *w)
     w->dns_ttl_s = 300;
     snprintf(w->ca_bundle, sizeof w->ca_bundle, "%s", DEFAULT_CA_BUNDLE);
     w->wdt_ms = 8000;          /* the ESP8266's hardware watchdog bites after about 8 s */
+    w->button_gpio = -1;
     w->flash_bytes = 3u * 1024 * 1024;   /* MicroPython's file system on a 4 MB NodeMCU */
     w->listen_host = 0x7F000001;
     w->scan_ms = 120;
@@ -377,6 +378,15 @@ int sim_world_load(sim_world *w, const char *path, char *err, size_t cap)
                 rc = bad(why, sizeof why, "flash_kb: 4 to 16384");
             else
                 w->flash_bytes = kb * 1024;
+        } else if (strcmp(key, "button_gpio") == 0) {
+            /* held through a reset, GPIO0, 2 and 15 would choose the chip's boot mode */
+            uint32_t g;
+            if (get_ms(v, &g, 0, 16) < 0 || !hal_pin_valid((int)g) || g == 0 || g == 2 ||
+                g == 15 || g == 16)
+                rc = bad(why, sizeof why, "button_gpio: a GPIO with a pull-up that does not "
+                         "choose the boot mode: 1, 3, 4, 5, 9, 10, 12, 13, 14");
+            else
+                w->button_gpio = (int)g;
         } else if (strcmp(key, "ap_stations") == 0) {
             uint32_t n;
             if (get_ms(v, &n, 0, 8) < 0)
