@@ -63,7 +63,8 @@
 /* The wake and the press queue (docs/press-queue.md) */
 #ifndef BH_WAKE_END_MS
 #define BH_WAKE_END_MS 3500         /* the steps of a wake end this long before AWAKE_MAX: the
-                                       error blink (3 s) and the way into deep sleep */
+                                       error blink (3 s) and the way into deep sleep (and the
+                                       low-battery pattern when set: feedback_ms()) */
 #endif
 #ifndef BH_RETRY_WAKES
 #define BH_RETRY_WAKES 10           /* timed retry wakes after a failed press, then only presses */

@@ -134,13 +134,22 @@ python3 "$src/scripts/esp8266-image.py" write "$elf" "$out"
 python3 "$src/scripts/esp8266-image.py" budget "$elf" "$out/buttonhook.map" ||
   echo "esp8266: over budget (the test esp8266.image fails)"
 
-# esptool (PyPI: pip install esptool) writes the images at their addresses; the SDK's PHY
-# init data and blank parameter sectors go where the partition table in
+# The SDK's PHY init data with byte 107 set to 255: the ADC then reads the chip's supply
+# (system_get_vdd33(), hal_supply_mv(): {battery_mv}, LOW_BATTERY_MV) instead of the TOUT pin
+# (0 in the SDK's default), which on a NodeMCU sits behind a divider and reads nothing here.
+init=$out/esp_init_data_vdd33.bin
+cp "$SDK/bin/esp_init_data_default_v08.bin" "$init"
+printf '\377' | dd of="$init" bs=1 seek=107 conv=notrunc status=none
+[ "$(od -An -tu1 -j107 -N1 "$init" | tr -d ' ')" = 255 ] ||
+  { echo "esp8266: could not set the ADC to VCC mode in $init" >&2; exit 1; }
+
+# esptool (PyPI: pip install esptool) writes the images at their addresses; the PHY init data
+# above and the SDK's blank parameter sectors go where the partition table in
 # firmware/ports/esp8266/main.c puts them (a 4 MB NodeMCU).
 fs_addr=$(sed -n 's/^#define ESP_FS_ADDR \(0x[0-9A-Fa-f]*\)u.*/\1/p' "$src/firmware/ports/esp8266/esp.h")
 echo "flash it (a NodeMCU on /dev/ttyUSB0; nothing here has run on a chip, docs/esp8266.md):"
 echo "  esptool.py --port /dev/ttyUSB0 --baud 460800 write_flash --flash_mode dio --flash_size 4MB \\"
 echo "    0x00000 $out/0x00000.bin 0x10000 $out/0x10000.bin \\"
-echo "    0x3FB000 $SDK/bin/blank.bin 0x3FC000 $SDK/bin/esp_init_data_default_v08.bin \\"
+echo "    0x3FB000 $SDK/bin/blank.bin 0x3FC000 $init \\"
 echo "    0x3FD000 $SDK/bin/blank.bin 0x3FE000 $SDK/bin/blank.bin${fs_line}"
 [ -n "$fs_line" ] || echo "  (make esp8266 CONFIG=path/to/config.py also builds the file system holding it, and its address here)"

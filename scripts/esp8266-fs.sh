@@ -18,7 +18,7 @@ HOSTCC=${HOSTCC:-cc}
 flags=(-std=c11 -O2 -Wall -Wextra -Werror -I"$src/firmware")
 f=$src/firmware
 $HOSTCC "${flags[@]}" "$f/ports/esp8266/tool/config-check.c" "$f/app/config.c" "$f/net/url.c" \
-  "$f/hal/err.c" -o "$host/config-check"
+  "$f/app/placeholders.c" "$f/hal/err.c" -o "$host/config-check"
 $HOSTCC "${flags[@]}" "$f/fs/tool/bhfs-mkimage.c" "$f/fs/fs.c" "$f/fs/fs_hal.c" "$f/hal/err.c" \
   -o "$host/bhfs-mkimage"
 if ! "$host/config-check" "$config"; then

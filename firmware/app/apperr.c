@@ -49,6 +49,12 @@ void app_print_exception(void)
     hal_report("error", where, app_error.code, app_error.message);
 }
 
+void app_config_diag(void *ctx, int is_error, const char *msg)
+{
+    (void)ctx, (void)is_error;
+    bh_printf("%s\n", msg);
+}
+
 void app_last_wake(const press_queue *q)
 {
     char text[80];

@@ -38,6 +38,9 @@ const char *app_link_failure(int status);
 /* sys.print_exception(): "Traceback ...", the function, then what; and a hal_report(). */
 void app_print_exception(void);
 
+/* config.py's messages (cfg_diag_fn), one console line each */
+void app_config_diag(void *ctx, int is_error, const char *msg);
+
 /* How the last wake ended, from the queue's record of it: nothing if it succeeded, else
  * "Last wake failed in call_webhook: ...; N kept" on the console and as a hal_report(). */
 void app_last_wake(const press_queue *q);

@@ -5,9 +5,9 @@
 
 static uint32_t deadline_ms;
 
-void awake_begin(int awake_max_s)
+void awake_begin(int awake_max_s, uint32_t after_ms)
 {
-    deadline_ms = hal_millis() + (uint32_t)awake_max_s * 1000u - BH_WAKE_END_MS;
+    deadline_ms = hal_millis() + (uint32_t)awake_max_s * 1000u - BH_WAKE_END_MS - after_ms;
 }
 
 uint32_t awake_left(uint32_t want)

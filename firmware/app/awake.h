@@ -10,8 +10,9 @@
 
 #include "app/config.h"
 
-/* Starts the bound: awake_max_s from now (load_config()). */
-void awake_begin(int awake_max_s);
+/* Starts the bound: awake_max_s from now (load_config()); the steps end BH_WAKE_END_MS and
+ * after_ms (the LEDs' patterns beyond the error blink, feedback_ms()) before it. */
+void awake_begin(int awake_max_s, uint32_t after_ms);
 
 /* At most want_ms, and none past the bound. */
 uint32_t awake_left(uint32_t want_ms);

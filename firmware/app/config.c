@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/placeholders.h"
 #include "hal/hal.h"
 #include "net/url.h"
 
@@ -377,6 +378,13 @@ static bool check_value(parser *ps, const cfg_key *k, const value *v)
         if (k->check == CFG_CHECK_NONEMPTY && v->len == 0) {
             report(ps, 1, line, "%s is empty", k->name);
             return false;
+        }
+        if (k->check == CFG_CHECK_PLACEHOLDERS) {
+            char why[128];
+            if (ph_scan(vbuf, NULL, 0, NULL, why, sizeof why) < 0) {
+                report(ps, 1, line, "%s: %s", k->name, why);
+                return false;
+            }
         }
         if (k->check == CFG_CHECK_URL) {
             /* the HTTP client's own parser, so that a URL it would refuse (a port over 65535,

@@ -32,7 +32,8 @@
  * check: CFG_CHECK_NONE, CFG_CHECK_NONEMPTY, CFG_CHECK_URL (url_parse() takes it, as the
  *        HTTP client will: "config.py:LINE: NAME: " and its reason otherwise),
  *        CFG_CHECK_RANGE (min..max), CFG_CHECK_PIN (hal_pin_valid), CFG_CHECK_PULLUP_PIN (a
- *        usable pin with a pull-up: not GPIO16, for the debug jumper). */
+ *        usable pin with a pull-up: not GPIO16, for the debug jumper),
+ *        CFG_CHECK_PLACEHOLDERS ({name} placeholders known to placeholders.h, {{ and }}). */
 #define BH_CFG_KEYS(STR, INT)                                                              \
     STR(WIFI_SSID, wifi_ssid, 1, 33, CFG_CHECK_NONEMPTY)                                   \
     STR(WIFI_PASSWORD, wifi_password, 1, 65, CFG_CHECK_NONE)                               \
@@ -41,14 +42,16 @@
     INT(LED_PIN, led_pin, 2, 0, 0, CFG_CHECK_PIN)                                          \
     INT(LED2_PIN, led2_pin, 16, 0, 0, CFG_CHECK_PIN)                                       \
     INT(DEBUG_PIN, debug_pin, 14, 0, 0, CFG_CHECK_PULLUP_PIN)                              \
-    STR(VALUE2, value2, 0, BH_CFG_STR_MAX, CFG_CHECK_NONE)                                 \
-    STR(VALUE3, value3, 0, BH_CFG_STR_MAX, CFG_CHECK_NONE)                                 \
+    STR(VALUE2, value2, 0, BH_CFG_STR_MAX, CFG_CHECK_PLACEHOLDERS)                         \
+    STR(VALUE3, value3, 0, BH_CFG_STR_MAX, CFG_CHECK_PLACEHOLDERS)                         \
     STR(CA_FILE, ca_file, 0, BH_CFG_NAME_MAX, CFG_CHECK_NONEMPTY)                          \
     INT(WIFI_TIMEOUT, wifi_timeout, BH_WIFI_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE)    \
     INT(HTTP_TIMEOUT, http_timeout, BH_HTTP_TOTAL_TIMEOUT_MS / 1000, 1, 300, CFG_CHECK_RANGE) \
     INT(FAST_WAKE, fast_wake, 1, 0, 1, CFG_CHECK_RANGE)                                   \
     INT(AWAKE_MAX, awake_max, 20, 5, 300, CFG_CHECK_RANGE)                                \
     INT(RETRY_WAKE, retry_wake, 60, 0, BH_RETRY_MAX_S, CFG_CHECK_RANGE)                   \
+    INT(SUCCESS_BLINK, success_blink, 0, 0, 1, CFG_CHECK_RANGE)                           \
+    INT(LOW_BATTERY_MV, low_battery_mv, 0, 0, 5000, CFG_CHECK_RANGE)                      \
     INT(BUTTON_PIN, button_pin, -1, 0, 0, CFG_CHECK_PULLUP_PIN)                           \
     STR(DOUBLE_EVENT, double_event, 0, BH_EVENT_MAX, CFG_CHECK_NONEMPTY)                  \
     STR(LONG_EVENT, long_event, 0, BH_EVENT_MAX, CFG_CHECK_NONEMPTY)
@@ -59,7 +62,8 @@ enum {
     CFG_CHECK_URL,
     CFG_CHECK_RANGE,
     CFG_CHECK_PIN,
-    CFG_CHECK_PULLUP_PIN
+    CFG_CHECK_PULLUP_PIN,
+    CFG_CHECK_PLACEHOLDERS
 };
 
 /* BH_CFG_<NAME>: the index of a setting, and its bit in bh_config.present */

@@ -3,12 +3,14 @@
  * show_error(), is_debug(), run(). What the chapter lacks is a call to a file of its own:
  * awake.c (every wait bounded by AWAKE_MAX), fastwake.c (the last join's AP and lease kept),
  * dnscache.c (the host's address kept), presses.c (each press kept until answered), retry.c
- * (the timer that sends what is kept), apperr.c (the exceptions), payload.c (the JSON body).
+ * (the timer that sends what is kept), apperr.c (the exceptions), payload.c (the JSON body
+ * and its placeholders), feedback.c (the LEDs' success and low-battery patterns).
  */
 #include "app/app.h"
 #include "app/apperr.h"
 #include "app/awake.h"
 #include "app/fastwake.h"
+#include "app/feedback.h"
 #include "app/payload.h"
 #include "app/presses.h"
 #include "net/http.h"
@@ -91,17 +93,11 @@ static bool is_debug(void)
     return false;
 }
 
-static void config_diag(void *ctx, int is_error, const char *msg)
-{
-    (void)ctx, (void)is_error;
-    bh_printf("%s\n", msg);
-}
-
 /* import config: its errors printed, and the wake's time bound started */
 static int load_config(void)
 {
-    int err = cfg_load("config.py", &config, config_diag, NULL);
-    awake_begin(config.awake_max);
+    int err = cfg_load("config.py", &config, app_config_diag, NULL);
+    awake_begin(config.awake_max, feedback_ms(&config));
     app_error.detail = 0;
     if (err != BH_OK)
         app_fail(PQ_AT_CONFIG, err, "config.py has errors (see above)");
@@ -113,7 +109,8 @@ static void run(void)
     int err = load_config();
     fw_begin(&presses);
     app_last_wake(&presses);
-    if (press_wake(&config)) {   /* a press (presskind.c), kept before anything is tried */
+    bool pressed = press_wake(&config);
+    if (pressed) {   /* a press (presskind.c), kept before anything is tried */
         if (err == BH_OK)
             err = connect_wifi();
         if (err == BH_OK)
@@ -123,6 +120,7 @@ static void run(void)
         app_print_exception();   /* sys.print_exception(exc) */
         show_error();
     }
+    feedback_show(&config, err, pressed);   /* SUCCESS_BLINK, LOW_BATTERY_MV */
     bool debug = is_debug();
     uint32_t ms = presses_end(err, config.retry_wake, debug);   /* marked asleep, or not */
     if (config.fast_wake)

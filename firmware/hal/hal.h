@@ -80,6 +80,13 @@ _Noreturn void hal_deep_sleep(uint32_t ms);
 _Noreturn void hal_reset(void);
 void hal_wdt_feed(void);                      /* for long computations between waits */
 
+/* ---- Supply voltage ------------------------------------------------------------------------ */
+/* The chip's supply (VCC, the battery's voltage when it feeds the chip directly), in mV.
+ * BH_ERR_UNSUPPORTED where the board cannot read it. The ESP8266 reads it with its ADC in VCC
+ * mode (system_get_vdd33(); byte 107 of the PHY init data 255, docs/esp8266.md); the simulated
+ * board models a battery that each wake drains (docs/energy-model.md). */
+int hal_supply_mv(uint16_t *mv);
+
 /* ---- RTC memory: survives deep sleep and resets, lost on power loss --------------------- */
 /* Layout: 0..63 the application's record and 64..235 its queue of unsent presses
  * (app/rtc_state.h); 236..491 the port's TLS session (ports/common/tls_mbedtls.c), which only

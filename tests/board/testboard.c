@@ -16,6 +16,7 @@ tb_pin_event tb_pinlog[TB_MAX_PINLOG];
 int tb_npinlog;
 uint8_t tb_rtc[HAL_RTC_SIZE];
 int64_t tb_slept_for_ms;
+int tb_supply_mv;
 uint32_t tb_random_seed = 1;
 static uint32_t rnd_state;
 int tb_join_bssid, tb_join_channel, tb_join_static;
@@ -70,6 +71,7 @@ void tb_reset(void)
     tb_npinlog = 0;
     memset(tb_rtc, 0, sizeof tb_rtc);
     tb_slept_for_ms = -1;
+    tb_supply_mv = 3300;
     rnd_state = tb_random_seed ? tb_random_seed : 1;
     tb_join_bssid = tb_join_channel = tb_join_static = 0;
     tb_dns_ttl = 300;
@@ -173,6 +175,14 @@ int hal_slept_ms(uint32_t *ms)
 {
     if (tb_slept_for_ms < 0) return BH_ERR_UNSUPPORTED;
     *ms = (uint32_t)tb_slept_for_ms;
+    return BH_OK;
+}
+
+/* ---- supply ---- */
+int hal_supply_mv(uint16_t *mv)
+{
+    if (tb_supply_mv < 0) return BH_ERR_UNSUPPORTED;
+    *mv = (uint16_t)tb_supply_mv;
     return BH_OK;
 }
 

@@ -32,6 +32,7 @@ extern tb_pin_event tb_pinlog[TB_MAX_PINLOG];  /* every hal_pin_write, with its 
 extern int tb_npinlog;
 extern uint8_t tb_rtc[HAL_RTC_SIZE];
 extern int64_t tb_slept_for_ms;                /* hal_slept_ms(); -1 (default): unknown */
+extern int tb_supply_mv;                      /* hal_supply_mv() (default 3300); -1: unsupported */
 extern uint32_t tb_random_seed;                /* hal_random()'s sequence, from tb_reset() */
 
 /* hal_deep_sleep() and hal_reset() jump back here: run the firmware as

@@ -24,13 +24,13 @@ static void joining(const char *extra, const char *pw, uint32_t join_ms, int joi
     wlan_init();
     wlan_set_active(WLAN_STA, true);
     wlan_connect(WLAN_STA, config.wifi_ssid, pw, NULL);
-    awake_begin(config.awake_max);
+    awake_begin(config.awake_max, 0);
 }
 
 static void test_left_is_bounded(void)
 {
     tb_reset();
-    awake_begin(20);   /* AWAKE_MAX 20 s: the steps end BH_WAKE_END_MS earlier */
+    awake_begin(20, 0);   /* AWAKE_MAX 20 s: the steps end BH_WAKE_END_MS earlier */
     CHECK_INT(awake_left(UINT32_MAX), 20000 - BH_WAKE_END_MS);
     CHECK_INT(awake_left(1000), 1000);
     tb_now_ms = 20000 - BH_WAKE_END_MS - 300;

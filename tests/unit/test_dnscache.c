@@ -22,7 +22,7 @@ static void joined(void)
     wlan_init();
     wlan_set_active(WLAN_STA, true);
     wlan_connect(WLAN_STA, "home-net", "correct horse", NULL);
-    awake_begin(20);
+    awake_begin(20, 0);
     CHECK_INT(awake_wait_link(10000, &status), BH_OK);
     tb_dns_lookups = 0;
 }

@@ -147,6 +147,21 @@ int hal_slept_ms(uint32_t *ms)
     return BH_OK;
 }
 
+/* VCC through the ADC in its VCC mode: byte 107 of the PHY init data must be 255, which the
+ * SDK's default init data is not (0: the TOUT pin); make esp8266 writes a copy with it set
+ * (esp_init_data_vdd33.bin, flashed at 0x3FC000). In TOUT mode the SDK answers 65535, which
+ * is no reading: BH_ERR_UNSUPPORTED. The unit is 1/1024 V. */
+int hal_supply_mv(uint16_t *mv)
+{
+    if (!mv)
+        return BH_ERR_ARG;
+    uint32_t v = system_get_vdd33();
+    if (v >= 0xFFFFu)
+        return BH_ERR_UNSUPPORTED;
+    *mv = (uint16_t)(v * 1000u / 1024u);
+    return BH_OK;
+}
+
 _Noreturn void hal_deep_sleep(uint32_t ms)
 {
     esp_sleep_note n;

@@ -111,6 +111,14 @@ int hal_slept_ms(uint32_t *ms)
     return BH_OK;
 }
 
+/* The MPS2 boards have no supply monitor that QEMU models: the firmware sends {battery_mv}
+ * empty and shows no low-battery pattern. */
+int hal_supply_mv(uint16_t *mv)
+{
+    (void)mv;
+    return BH_ERR_UNSUPPORTED;
+}
+
 _Noreturn void mps2_exit(int status)
 {
     leds_show();

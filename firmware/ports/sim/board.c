@@ -156,6 +156,14 @@ int hal_slept_ms(uint32_t *ms)
     return BH_OK;
 }
 
+int hal_supply_mv(uint16_t *mv)
+{
+    if (!mv)
+        return BH_ERR_ARG;
+    *mv = sim_supply_mv();
+    return BH_OK;
+}
+
 /* Everything the firmware leaves behind when the chip stops: the console's last partial
  * line, LED state, open sockets and TLS sessions (freed so leak checkers stay quiet). */
 static _Noreturn void end_wake(int request, uint32_t sleep_ms)

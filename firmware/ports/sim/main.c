@@ -350,6 +350,7 @@ static void boot(int cause)
     sim_sh->sta_active = sim_sh->ap_active = false;
     memset(&sim_sh->join, 0, sizeof sim_sh->join);
     memset(&sim_sh->counts, 0, sizeof sim_sh->counts);
+    sim_sh->wake_drained_mAs = 0;
     memset(sim_sh->listening, 0, sizeof sim_sh->listening);
     sim_sh->heartbeat = sim_now();
     B.wake_at = B.reboot_at = 0;
@@ -556,6 +557,8 @@ static void state_json(char *out, size_t cap)
         n += (size_t)snprintf(out + n, cap - n, ",\"ip\":\"%u.%u.%u.%u\"", ip >> 24,
                               (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
     }
+    if (sim_w.battery_mAs > 0 && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, ",\"battery_mv\":%u", (unsigned)sim_supply_mv());
     if (B.mode == MODE_SLEEPING && B.wake_at && n < cap)
         n += (size_t)snprintf(out + n, cap - n, ",\"wake_in_ms\":%u",
                               (unsigned)(B.wake_at > now ? B.wake_at - now : 0));
@@ -778,6 +781,7 @@ static void setup(void)
     if (sim_sh == MAP_FAILED)
         die("mmap: %s", strerror(errno));
     memset(sim_sh, 0, sizeof *sim_sh);   /* power-on: RTC memory is empty */
+    sim_sh->battery_left_mAs = sim_w.battery_mAs;   /* a charged battery put in */
     for (int g = 0; g < SIM_NPINS; g++)
         sim_sh->ext_level[g] = -1;
     load_mac();

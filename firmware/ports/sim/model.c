@@ -52,6 +52,15 @@ double sim_model_get(const char *key)
     return 0;
 }
 
+uint16_t sim_supply_mv(void)
+{
+    if (sim_w.battery_mAs <= 0)
+        return 3300;
+    double left = sim_sh->battery_left_mAs > 0 ? sim_sh->battery_left_mAs / sim_w.battery_mAs : 0;
+    double span = (double)sim_w.battery_full_mv - (double)sim_w.battery_empty_mv;
+    return (uint16_t)((double)sim_w.battery_empty_mv + span * left + 0.5);
+}
+
 void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
 {
     int64_t radio = (int64_t)SIM_MODEL(M_BOOT) + real_ms + c->delta_ms;
@@ -60,6 +69,14 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
     double mAs = (double)radio / 1000.0 * SIM_MODEL(M_RADIO_MA);
     /* the same charge spent in deep sleep instead, to make the number mean something */
     double sleep_h = mAs / (SIM_MODEL(M_SLEEP_UA) / 1000.0) / 3600.0;
+    /* a wake reported again (after idle) drains only what it spent since */
+    sim_sh->battery_left_mAs -= mAs - sim_sh->wake_drained_mAs;
+    sim_sh->wake_drained_mAs = mAs;
+    char battery[48] = "";
+    if (sim_w.battery_mAs > 0)
+        snprintf(battery, sizeof battery, "\n  battery %u mV (%.1f mAs left)",
+                 (unsigned)sim_supply_mv(),
+                 sim_sh->battery_left_mAs > 0 ? sim_sh->battery_left_mAs : 0.0);
 
     sim_ev e;
     ev_begin(&e, "report");
@@ -79,6 +96,8 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
     ev_int(&e, "real_ms", real_ms);
     if (c->last_wake[0])
         ev_str(&e, "last_wake_failed", c->last_wake);
+    if (sim_w.battery_mAs > 0)
+        ev_int(&e, "battery_mv", sim_supply_mv());
     ev_end(&e);
 
     /* one sim_say: the report's lines stay together on the terminal */
@@ -86,11 +105,11 @@ void sim_report(const sim_counts *c, uint32_t real_ms, const char *end)
             "  scans %u  assocs %u  dhcp %u  dns %u  tcp %u  tls %u (resumed %u)  sent %llu B in "
             "%u packets  received %llu B\n"
             "  awake with radio on %lld ms at %.0f mA = %.1f mAs (= %.1f h of deep sleep at "
-            "%.0f uA); simulated in %u ms%s%s",
+            "%.0f uA); simulated in %u ms%s%s%s",
             (unsigned)sim_sh->boot, end, (unsigned)c->scans, (unsigned)c->assocs,
             (unsigned)c->dhcp, (unsigned)c->dns, (unsigned)c->tcp, (unsigned)c->tls,
             (unsigned)c->tls_resumed, (unsigned long long)c->tx_bytes, (unsigned)c->tx_packets,
             (unsigned long long)c->rx_bytes, (long long)radio, SIM_MODEL(M_RADIO_MA), mAs,
             sleep_h, SIM_MODEL(M_SLEEP_UA), (unsigned)real_ms,
-            c->last_wake[0] ? "\n  the wake before failed in " : "", c->last_wake);
+            c->last_wake[0] ? "\n  the wake before failed in " : "", c->last_wake, battery);
 }

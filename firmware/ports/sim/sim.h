@@ -67,6 +67,10 @@ typedef struct {
     uint32_t listen_host;       /* host address the board's listeners bind to */
     int nports;
     struct { uint16_t board, host; } ports[SIM_MAX_PORTS];
+    /* the battery (docs/energy-model.md): its charge in mAs, 0 for none (USB power through
+       the NodeMCU's regulator: 3.3 V), and its voltage full and empty, linear between */
+    double battery_mAs;
+    uint32_t battery_full_mv, battery_empty_mv;
     /* real delays of the simulated radio (ms): short so tests stay fast */
     uint32_t scan_ms, assoc_ms, dhcp_ms;
     char source[SIM_PATH_MAX];  /* the world file, or "built-in" */
@@ -127,6 +131,8 @@ typedef struct {
     sim_join join;
     sim_counts counts;
     uint16_t listening[SIM_MAX_PORTS][2];   /* board port, host port */
+    /* the battery: charge left (mAs), and what this wake's reports have drained so far */
+    double battery_left_mAs, wake_drained_mAs;
 } sim_shared;
 
 extern sim_shared *sim_sh;
@@ -182,7 +188,10 @@ double sim_model_get(const char *key);
 enum { M_BOOT, M_SCAN, M_ASSOC, M_DHCP, M_DNS, M_TCP, M_TLS, M_TLS_RESUMED, M_RADIO_MA, M_SLEEP_UA,
        M_COUNT };
 #define SIM_MODEL(i) (sim_model[i].value)
-/* The report of one wake: logs a "report" event and prints the table. */
+/* The report of one wake: logs a "report" event and prints the table; the wake's energy
+ * drained from the battery. */
 void sim_report(const sim_counts *c, uint32_t real_ms, const char *end);
+/* The supply the firmware reads: the battery's voltage at its charge left; 3300 without one. */
+uint16_t sim_supply_mv(void);
 
 #endif

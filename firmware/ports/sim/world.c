@@ -305,6 +305,37 @@ static int get_ms(json_t *v, uint32_t *out, uint32_t lo, uint32_t hi)
     return 0;
 }
 
+/* "battery": {"mAh": 0.05, "full_mv": 3300, "empty_mv": 2500}: a small capacity drains in a
+ * few wakes, for tests */
+static int load_battery(sim_world *w, json_t *b, char *err, size_t cap)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(b))
+        return bad(err, cap, "battery: an object with mAh, full_mv, empty_mv");
+    w->battery_full_mv = 3300;
+    w->battery_empty_mv = 2500;
+    double mAh = 0;
+    json_object_foreach(b, k, v) {
+        if (strcmp(k, "mAh") == 0 && json_is_number(v) && json_number_value(v) > 0 &&
+            json_number_value(v) <= 100000)
+            mAh = json_number_value(v);
+        else if (strcmp(k, "full_mv") == 0 && get_ms(v, &w->battery_full_mv, 1000, 6000) == 0)
+            continue;
+        else if (strcmp(k, "empty_mv") == 0 && get_ms(v, &w->battery_empty_mv, 1000, 6000) == 0)
+            continue;
+        else
+            return bad(err, cap, "battery.%s: mAh (above 0, at most 100000), full_mv or empty_mv "
+                       "(1000 to 6000)", k);
+    }
+    if (mAh <= 0)
+        return bad(err, cap, "battery: mAh is required (its capacity, above 0)");
+    if (w->battery_empty_mv >= w->battery_full_mv)
+        return bad(err, cap, "battery: empty_mv must be below full_mv");
+    w->battery_mAs = mAh * 3600.0;
+    return 0;
+}
+
 int sim_world_load(sim_world *w, const char *path, char *err, size_t cap)
 {
     sim_world_default(w);
@@ -418,6 +449,8 @@ int sim_world_load(sim_world *w, const char *path, char *err, size_t cap)
                 w->ports[w->nports].host = (uint16_t)h;
                 w->nports++;
             }
+        } else if (strcmp(key, "battery") == 0) {
+            rc = load_battery(w, v, why, sizeof why);
         } else if (strcmp(key, "delays") == 0) {
             if (!json_is_object(v)) {
                 rc = bad(why, sizeof why, "delays: an object");
