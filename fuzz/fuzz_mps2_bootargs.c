@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert((unsigned)b.cause <= HAL_RESET_HARD);
         assert(b.seed_len <= sizeof b.seed);
         assert(!b.mac_set || (b.mac[0] & 1) == 0);
+        assert(!b.hold_ms || hal_pin_valid((int)b.hold_gpio));
     } else {
         assert(err[0] != '\0' && memchr(err, '\0', sizeof err));
     }

@@ -11,6 +11,11 @@ RAM does not. docs/ports.md tells the whole story.
     mps2board.py flash  --state DIR FOLDER     write FOLDER's files (config.py, ...) to flash
     mps2board.py power  --state DIR [options]  power on: the first boot
     mps2board.py press  --state DIR            press RESET while it sleeps: a deep-sleep wake
+    mps2board.py press  --state DIR --double   ... and again once that wake printed
+                        [--cut-at TEXT]        TEXT (default "Connecting to WiFi..."): the
+                                               first run is cut, a HARD_RESET wake follows
+    mps2board.py press  --state DIR --hold S   the button, also wired to --button-gpio, held
+                                               S seconds: that GPIO reads 0 until then
     mps2board.py timer  --state DIR            the timed wake the board asked for
     mps2board.py jumper on|off --state DIR     the D5 debug jumper (for the next boots)
     mps2board.py state  --state DIR            what the board is doing, as JSON
@@ -18,7 +23,8 @@ RAM does not. docs/ports.md tells the whole story.
 power's options (kept for the next wakes): --elf FILE (default build/mps2/bh_mps2.elf),
 --net user|none (none: a cable to a switch with nothing else on it), --dns IP:PORT (a DNS
 server instead of the one DHCP names, reached from the board: 10.0.2.2 is the host),
---awake S (the longest a wake may take before the run is cut off; default 60).
+--awake S (the longest a wake may take before the run is cut off; default 60),
+--button-gpio N (the RESET button also wired to GPIO N, for press --hold; docs/press-kinds.md).
 
 Every wake's serial output goes to DIR/wake-N.log (and is printed), its Ethernet frames to
 DIR/wake-N.pcap; DIR/serial.log has all of them.
@@ -31,6 +37,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,12 +76,14 @@ class Wake:
 
 
 class Board:
-    def __init__(self, state, elf=None, net=None, dns=None, awake=None, qemu="qemu-system-arm"):
+    def __init__(self, state, elf=None, net=None, dns=None, awake=None, button_gpio=None,
+                 qemu="qemu-system-arm"):
         self.state = os.path.abspath(state)
         os.makedirs(self.state, exist_ok=True)
         self.qemu = qemu
         self.s = self._load()
-        for k, v in (("elf", elf), ("net", net), ("dns", dns), ("awake", awake)):
+        for k, v in (("elf", elf), ("net", net), ("dns", dns), ("awake", awake),
+                     ("button_gpio", button_gpio)):
             if v is not None:
                 self.s[k] = v
         self.s.setdefault("elf", DEFAULT_ELF)
@@ -82,6 +91,7 @@ class Board:
         self.s.setdefault("net", "user")
         self.s.setdefault("dns", None)
         self.s.setdefault("awake", 60)
+        self.s.setdefault("button_gpio", None)
         self._save()
 
     # -- the state folder ---------------------------------------------------------------------
@@ -131,11 +141,30 @@ class Board:
             pass
         return self._run(PWRON, None, typed)
 
-    def press(self, typed=None):
-        """RESET pressed while the board sleeps: a deep-sleep wake, told how long it slept."""
+    def press(self, typed=None, hold_ms=None):
+        """RESET pressed while the board sleeps: a deep-sleep wake, told how long it slept.
+        hold_ms: the button held that long, read on the board's button GPIO (a long press)."""
         if not self.s["asleep"]:
             raise RuntimeError("the board is not asleep: power it on first")
-        return self._run(DEEPSLEEP, self._slept(), typed)
+        hold = None
+        if hold_ms is not None:
+            if self.s["button_gpio"] is None:
+                raise RuntimeError("the board's button is wired to RST only: power it on with "
+                                   "--button-gpio N to hold it (docs/press-kinds.md)")
+            hold = "hold=%d:%d" % (self.s["button_gpio"], hold_ms)
+        return self._run(DEEPSLEEP, self._slept(), typed, hold)
+
+    def press_double(self, cut_at="Connecting to WiFi..."):
+        """RESET pressed while the board sleeps, and again once that wake printed cut_at: the
+        chip restarts there (QEMU's run is ended; RTC memory and flash are written through,
+        so they hold what the wake had kept), and the next wake is a HARD_RESET. A wake that
+        ends before it prints cut_at is not cut: the second press is then an ordinary one."""
+        if not self.s["asleep"]:
+            raise RuntimeError("the board is not asleep: power it on first")
+        first = self._one(DEEPSLEEP, self._slept(), cut_at=cut_at)
+        if first.how != "cut":
+            return [first] + self.press()
+        return [first] + self._run(HARD, None)
 
     def timer(self):
         """The timed wake the board asked for when it went to sleep."""
@@ -146,11 +175,11 @@ class Board:
     def _slept(self):
         return int((time.time() - self.s["asleep_since"]) * 1000)
 
-    def _run(self, cause, slept_ms, typed=None):
+    def _run(self, cause, slept_ms, typed=None, extra=None):
         wakes = []
         for _ in range(MAX_CHAIN):
-            w = self._one(cause, slept_ms, typed)
-            typed = None
+            w = self._one(cause, slept_ms, typed, extra=extra)
+            typed = extra = None
             wakes.append(w)
             nxt = NEXT_CAUSE.get(w.how)
             if nxt is None:
@@ -158,9 +187,11 @@ class Board:
             cause, slept_ms = nxt, None
         return wakes
 
-    def qemu_cmd(self, cause, slept_ms, n):
+    def qemu_cmd(self, cause, slept_ms, n, extra=None):
         args = ["bh", "cause=%d" % cause, "mac=" + self.s["mac"],
                 "seed=" + os.urandom(16).hex(), "jumper=%d" % self.s["jumper"]]
+        if extra:
+            args.append(extra)
         if slept_ms is not None:
             args.append("slept_ms=%d" % slept_ms)
         if self.s["dns"]:
@@ -175,7 +206,7 @@ class Board:
                     "-object", "filter-dump,id=dump0,netdev=net0,file=wake-%d.pcap" % n]
         return cmd + ["-kernel", os.path.abspath(self.s["elf"])]
 
-    def _one(self, cause, slept_ms, typed=None):
+    def _one(self, cause, slept_ms, typed=None, extra=None, cut_at=None):
         if not os.path.exists(self.s["elf"]):
             raise RuntimeError("no firmware image %s (make mps2 builds it)" % self.s["elf"])
         self.s["wakes"] += 1
@@ -184,22 +215,42 @@ class Board:
             os.remove(self.path("sleep"))
         except FileNotFoundError:
             pass
-        cmd = self.qemu_cmd(cause, slept_ms, n)
+        cmd = self.qemu_cmd(cause, slept_ms, n, extra)
         t0 = time.time()
         # the console's input, typed on the serial port (the UART takes it as it reads)
         p = subprocess.Popen(cmd, cwd=self.state, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT,
                              stdin=subprocess.PIPE if typed else subprocess.DEVNULL)
-        try:
-            out, _ = p.communicate(typed.encode() if typed else None, timeout=self.s["awake"])
-            status = p.returncode
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, _ = p.communicate()
-            status = None
+        cut = False
+        if cut_at:
+            # read as the board prints, and end the run (RESET pressed) at cut_at
+            expired = threading.Event()
+            timer = threading.Timer(self.s["awake"], lambda: (expired.set(), p.kill()))
+            timer.start()
+            out = b""
+            for line in iter(p.stdout.readline, b""):
+                out += line
+                if cut_at.encode() in line:
+                    p.kill()
+                    cut = True
+                    break
+            out += p.communicate()[0]
+            timer.cancel()
+            status = None if cut or expired.is_set() else p.returncode
+        else:
+            try:
+                out, _ = p.communicate(typed.encode() if typed else None,
+                                       timeout=self.s["awake"])
+                status = p.returncode
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, _ = p.communicate()
+                status = None
         wall = time.time() - t0
         log = out.decode("utf-8", "replace").replace("\r\n", "\n")
-        if status is None:
+        if cut:
+            how = "cut"
+        elif status is None:
             how = "awake" if self.s["jumper"] else "hung"
         else:
             how = EXIT.get(status, "exit %d" % status)
@@ -264,11 +315,19 @@ def main():
     ap.add_argument("--net", choices=["user", "none"])
     ap.add_argument("--dns")
     ap.add_argument("--awake", type=int)
+    ap.add_argument("--button-gpio", type=int)
+    ap.add_argument("--double", action="store_true")
+    ap.add_argument("--cut-at", default="Connecting to WiFi...")
+    ap.add_argument("--hold", type=float, help="press: seconds the button is held")
     ap.add_argument("--type", help="console input for the wake, e.g. 'wlan sta ifconfig\\n'")
     ap.add_argument("--tool", default=os.environ.get("BHFS_TOOL") or shutil.which("bhfs-mkimage")
                     or os.path.join(ROOT, "build", "main", "firmware", "bhfs-mkimage"))
     a = ap.parse_intermixed_args()
-    b = Board(a.state, elf=a.elf, net=a.net, dns=a.dns, awake=a.awake)
+    b = Board(a.state, elf=a.elf, net=a.net, dns=a.dns, awake=a.awake, button_gpio=a.button_gpio)
+    if (a.double or a.hold is not None) and a.cmd != "press":
+        ap.error("--double and --hold are for press")
+    if a.double and a.hold is not None:
+        ap.error("press --double or --hold, not both")
     if a.cmd == "flash":
         if not a.arg:
             ap.error("flash: give the folder whose files go to flash")
@@ -289,8 +348,13 @@ def main():
         return 0
     try:
         typed = a.type.encode().decode("unicode_escape") if a.type else None
-        wakes = (b.timer() if a.cmd == "timer" else
-                 {"power": b.power, "press": b.press}[a.cmd](typed))
+        if a.cmd == "press" and a.double:
+            wakes = b.press_double(a.cut_at)
+        elif a.cmd == "press" and a.hold is not None:
+            wakes = b.press(typed, hold_ms=int(a.hold * 1000))
+        else:
+            wakes = (b.timer() if a.cmd == "timer" else
+                     {"power": b.power, "press": b.press}[a.cmd](typed))
     except RuntimeError as e:
         print("mps2board: %s" % e, file=sys.stderr)
         return 1

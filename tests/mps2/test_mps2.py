@@ -150,14 +150,14 @@ class Mps2Test(unittest.TestCase):
         return "http://%s:%d/trigger/button_pressed/with/key/%s" % (
             host, port or self.hookd.port, key or self.key)
 
-    def board(self, name, config, net="user", awake=60):
+    def board(self, name, config, net="user", awake=60, button_gpio=None):
         state = os.path.join(self.tmp, name)
         files = os.path.join(self.tmp, name + "-files")
         os.makedirs(files)
         with open(os.path.join(files, "config.py"), "w") as f:
             f.write(config)
         b = mps2board.Board(state, elf=ELF, net=net, dns="%s:%d" % (HOST_IP, self.dns.port),
-                            awake=awake)
+                            awake=awake, button_gpio=button_gpio)
         b.flash_folder(files, TOOL)
         return b
 
@@ -236,6 +236,35 @@ class Mps2Test(unittest.TestCase):
         finally:
             down.stop()
             down.cleanup()
+
+    # -- single, double and long presses (docs/press-kinds.md) ---------------------------------
+
+    def test_double_and_long_presses(self):
+        cfg = (config_py(self.url(), button="kinds") + "DOUBLE_EVENT = 'button_double'\n"
+               "LONG_EVENT = 'button_long'\nBUTTON_PIN = 12\n")
+        b = self.board("kinds", cfg, button_gpio=12)
+        self.one(b.power())
+        # RESET again while the first wake joins: the kept press becomes the double
+        wakes = b.press_double()
+        self.assertEqual([(w.cause, w.how) for w in wakes],
+                         [(mps2board.DEEPSLEEP, "cut"), (mps2board.HARD, "sleep")],
+                         "\n".join(w.log for w in wakes))
+        self.assertIn("Double press", wakes[1].log)
+        self.assertEqual([e["event"] for e in self.mine("kinds")], ["button_double"])
+        # again once the first press's POST is under way: that press goes as a single (with
+        # its key: stored once whether or not it had arrived), then a double
+        wakes = b.press_double(cut_at="Invoking webhook")
+        self.assertEqual([w.how for w in wakes], ["cut", "sleep"])
+        ev = sorted(self.mine("kinds"), key=lambda e: e["id"])
+        self.assertEqual([e["event"] for e in ev],
+                         ["button_double", "button_pressed", "button_double"])
+        self.assertEqual(len({e["idempotency_key"] for e in ev}), 3, "each press once")
+        # held 1.5 s on BUTTON_PIN: a long press; 0.2 s: a single
+        w = self.one(b.press(hold_ms=1500))
+        self.assertIn("Long press", w.log)
+        self.one(b.press(hold_ms=200))
+        ev = sorted(self.mine("kinds"), key=lambda e: e["id"])
+        self.assertEqual([e["event"] for e in ev[3:]], ["button_long", "button_pressed"])
 
     # -- errors: a wrong key, a silent server, no DHCP -----------------------------------------
 

@@ -87,6 +87,8 @@ int hal_pin_read(int gpio)
         return pin_latch[gpio];
     if (gpio == 14 && boot.jumper)
         return 0;   /* the D5 jumper to GND wins over any pull-up */
+    if (boot.hold_ms && gpio == (int)boot.hold_gpio && hal_millis() < boot.hold_ms)
+        return 0;   /* the button held down (docs/press-kinds.md), until it is let go */
     if (pin_pull[gpio] == HAL_PULL_UP)
         return 1;
     /* the NodeMCU's own resistors: pull-ups on GPIO0 and GPIO2, GPIO16's LED to 3.3 V, a

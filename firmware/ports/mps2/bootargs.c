@@ -118,6 +118,11 @@ int mps2_parse_cmdline(const char *line, mps2_boot *b, char *err, size_t errcap)
                     b->seed[i] = (uint8_t)(hi << 4 | lo);
             }
             b->seed_len = ok ? vn / 2 : 0;
+        } else if (kn == 4 && memcmp(w, "hold", 4) == 0) {
+            const char *colon = memchr(v, ':', vn);
+            ok = colon && parse_u32(v, (size_t)(colon - v), &b->hold_gpio) &&
+                 hal_pin_valid((int)b->hold_gpio) &&
+                 parse_u32(colon + 1, vn - (size_t)(colon - v) - 1, &b->hold_ms);
         } else if (kn == 3 && memcmp(w, "wdt", 3) == 0) {
             ok = parse_u32(v, vn, &b->wdt_ms);
         } else if (kn == 3 && memcmp(w, "dns", 3) == 0) {

@@ -13,6 +13,8 @@ typedef struct {
     bool slept_known;         /* slept_ms=N given */
     uint32_t slept_ms;
     bool jumper;              /* jumper=1: the D5 jumper is in (GPIO14 reads 0) */
+    uint32_t hold_gpio;       /* hold=GPIO:MS: the button, also wired to GPIO, held down */
+    uint32_t hold_ms;         /* until MS after the boot (GPIO reads 0); 0: not held */
     bool mac_set;             /* mac=aa:bb:cc:dd:ee:ff given */
     uint8_t mac[6];
     uint8_t seed[32];         /* seed=HEX: the host's fresh random bytes */
