@@ -1,5 +1,5 @@
 /*
- * placeholders.h - {battery_mv}, {presses}, {rssi} in VALUE2 and VALUE3 (docs/config.md):
+ * placeholders.h - {battery_mv}, {presses}, {rssi}, {press} in VALUE2 and VALUE3 (config.md):
  * replaced by the board's figures as each press is sent. The syntax is Python's str.format
  * with bare names: {name} is a placeholder, {{ and }} a literal brace; anything else with a
  * brace (a single }, an unclosed {, an unknown name) is a config.py error, found when
@@ -17,7 +17,8 @@
 #define BH_PLACEHOLDERS(X)          \
     X(battery_mv, ph_battery_mv)    \
     X(presses, ph_presses)          \
-    X(rssi, ph_rssi)
+    X(rssi, ph_rssi)                \
+    X(press, ph_press)
 
 #define PH_PROTO(name, fn) int fn(char *out, size_t cap);
 BH_PLACEHOLDERS(PH_PROTO)

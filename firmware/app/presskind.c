@@ -3,10 +3,16 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/placeholders.h"
 #include "app/presses.h"
 #include "app/presskind.h"
 
-const char *const press_names[3] = {"single", "double", "long"};
+/* {press}: the kind of the press being sent; "single" from the console (no press) */
+int ph_press(char *out, size_t cap)
+{
+    return snprintf(out, cap, "%s", press_kind == PRESS_DOUBLE ? "double"
+                                    : press_kind == PRESS_LONG ? "long" : "single");
+}
 
 /* Still held BH_LONG_PRESS_MS after the boot began (the press began before it): a long press.
  * The button pulls the pin to GND against the pull-up. */

@@ -13,9 +13,9 @@
 
 #include "app/config.h"
 
-/* The kinds, in press_queue.seq[]'s top bits; their names are press_names[] */
+/* The kinds, in press_queue.seq[]'s top bits; {press} (ph_press()) sends their names,
+ * "single", "double", "long" */
 enum { PRESS_SINGLE, PRESS_DOUBLE, PRESS_LONG };
-extern const char *const press_names[3];
 
 /* This wake's press, from the reset cause and what RTC memory holds, kept in the queue (and
  * in RTC memory) before anything is tried: a deep-sleep wake that was not the retry timer

@@ -1,8 +1,8 @@
 """End to end: single, double and long presses (docs/press-kinds.md). A simulated board presses
 against a real hookd, through the TCP proxy of test_presses.py; hookd's events say what an
 applet would see: which event each press went to, and that each press arrived once (its
-Idempotency-Key, and hookd's duplicate count). Each test prints pressed, sent, stored and
-duplicates.
+Idempotency-Key, and hookd's duplicate count), and {press} in VALUE2 says each one's kind.
+Each test prints pressed, sent, stored and duplicates.
 
 - simboard press --double: one double event;
 - a second press while the first is still joining Wi-Fi: the first press becomes the double;
@@ -102,11 +102,16 @@ class PressKindTest(BoardTestCase):
         evs = [e for e in self.hookd.events(limit=500) if e["id"] not in self.before]
         return [(e["event"], e["idempotency_key"]) for e in sorted(evs, key=lambda e: e["id"])]
 
+    def kinds(self):
+        """What {press} in VALUE2 said, for this test's events, oldest first."""
+        evs = [e for e in self.hookd.events(limit=500) if e["id"] not in self.before]
+        return [e["value2"] for e in sorted(evs, key=lambda e: e["id"])]
+
     def make_board(self, world=None, **config):
         cfg = {"WEBHOOK_URL": f"http://127.0.0.1:{self.proxy.port}/trigger/button_pressed/"
                               f"with/key/{self.key}",
                "DOUBLE_EVENT": "button_double", "LONG_EVENT": "button_long",
-               "RETRY_WAKE": 600}
+               "VALUE2": "{press}", "RETRY_WAKE": 600}
         cfg.update(config)
         b = self.board(world=world, config=cfg)
         b.wait("sleeping")
@@ -146,6 +151,7 @@ class PressKindTest(BoardTestCase):
         b.press()
         b.wait("sleeping")
         self.assertEqual([e for e, _ in self.stored()], ["button_double", "button_pressed"])
+        self.assertEqual(self.kinds(), ["double", "single"])
 
     def test_second_press_while_joining_makes_the_first_a_double(self):
         world = copy.deepcopy(WORLD)
@@ -180,6 +186,7 @@ class PressKindTest(BoardTestCase):
         self.assertEqual(stored, [("button_pressed", self.proxy.keys[0]),
                                   ("button_double", self.proxy.keys[2])])
         self.assertEqual([self.seq(k) for k in self.proxy.keys], [0, 0, 1])
+        self.assertEqual(self.kinds(), ["single", "double"])
         last = b.events("boot")[-1]
         self.assertEqual(last["reset_cause"], "HARD_RESET")
         self.assertIn("Double press", b.console(last["boot"]))
@@ -199,6 +206,7 @@ class PressKindTest(BoardTestCase):
         self.assertEqual(self.counts("held 1.5 s, then 0.2 s", 2),
                          {"pressed": 2, "sent": 2, "stored": 2, "duplicates": 0})
         self.assertEqual([e for e, _ in self.stored()], ["button_long", "button_pressed"])
+        self.assertEqual(self.kinds(), ["long", "single"])
         self.assertEqual([e["ms"] for e in b.events("hold")], [1500, 200])
         # a press while the button is still held is refused: one button, one finger
         b.ctl("press", "--hold", "20")

@@ -59,7 +59,7 @@ static void test_malformed(void)
 {
     CHECK_INT(check("{batery_mv}"), BH_ERR_ARG);
     CHECK(strstr(why, "unknown placeholder {batery_mv} (known: {battery_mv} {presses} {rssi}"));
-    CHECK(strstr(why, "{rssi})"));
+    CHECK(strstr(why, "{rssi} {press})"));
     CHECK_INT(check("{}"), BH_ERR_ARG);
     CHECK(strstr(why, "unknown placeholder {} (known:") == why);
     CHECK_INT(check("{ rssi}"), BH_ERR_ARG);   /* names exactly, as str.format() */

@@ -2,12 +2,13 @@
  * which kind each wake keeps, told from the reset cause and what RTC memory holds; a double
  * press before and after the first press's POST began; a wake cut before it kept its press;
  * RESET while idle; a long press on BUTTON_PIN; the event each kind goes to; config.py's
- * refusals. Whole wakes on the test board show what the server gets. */
+ * refusals. Whole wakes on the test board show what the server gets, {press} included. */
 #include <stdio.h>
 #include <string.h>
 
 #include "app/app.h"
 #include "app/fastwake.h"
+#include "app/placeholders.h"
 #include "app/presses.h"
 #include "testboard.h"
 
@@ -260,6 +261,15 @@ static void test_event_per_kind(void)
         press_kind = PRESS_SINGLE;
         CHECK_STR(press_url(&cfg), cases[i].url);
     }
+    /* {press}: each kind's name, as Home Assistant's event types take them */
+    static const char *const names[] = {"single", "double", "long"};
+    for (int k = PRESS_SINGLE; k <= PRESS_LONG; k++) {
+        char v[PH_VALUE_MAX];
+        press_kind = k;
+        CHECK_INT(ph_expand("{press}", v, sizeof v), (long)strlen(names[k]));
+        CHECK_STR(v, names[k]);
+    }
+    press_kind = PRESS_SINGLE;
 }
 
 static char diags[1024];
@@ -316,7 +326,8 @@ static void test_whole_wakes(void)
     static const char conf[] =
         "WIFI_SSID = 'home-net'\nWIFI_PASSWORD = \"correct horse\"\n"
         "WEBHOOK_URL = 'http://hooks.example/trigger/button_pressed/with/key/abc'\n"
-        "BUTTON_ID = 'micropython1'\nDOUBLE_EVENT = 'button_double'\n";
+        "BUTTON_ID = 'micropython1'\nDOUBLE_EVENT = 'button_double'\n"
+        "VALUE2 = '{press} press {presses}'\n";
     tb_reset();
     tb_home(conf, TB_IP_HOOK);
     tb_boot();   /* power-on: asleep until RESET */
@@ -326,6 +337,7 @@ static void test_whole_wakes(void)
     tb_peer *p = tb_add_peer(TB_IP_HOOK, 80, TB_OK_REPLY);
     tb_boot();
     CHECK(strstr(p->sent, "POST /trigger/button_pressed/with/key/abc HTTP/1.1\r\n") == p->sent);
+    CHECK(strstr(p->sent, "\"value2\": \"single press 1\""));
     CHECK_INT(saved().wake, PQ_WAKE_ASLEEP);
     /* a press cut by a second one before it kept anything: one double */
     tb_wake(HAL_RESET_HARD, -1);
@@ -337,6 +349,7 @@ static void test_whole_wakes(void)
     CHECK(strstr(p->sent, "POST /trigger/button_double/with/key/abc HTTP/1.1\r\n") == p->sent);
     CHECK(strstr(p->sent, "\r\nIdempotency-Key: 18fe34d37fa4-"));
     CHECK(strstr(p->sent, "-1\r\n"));   /* the second press since power-on */
+    CHECK(strstr(p->sent, "\"value2\": \"double press 2\""));   /* {press}, {presses} */
     CHECK(strstr(tb_console, "Double press\n"));
     /* with the jumper in the board stays awake; RESET then is no press */
     tb_wake(HAL_RESET_DEEPSLEEP, 8000);
