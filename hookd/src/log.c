@@ -22,6 +22,7 @@
  * write (a burst that fills the buffer, lines before hk_log_start or after hk_log_stop)
  * waits until the flusher's write is done, so lines stay whole and in order. */
 #define FLUSH_US 1000
+#define QUIET_TURNS 20
 #define BUF_CAP (64 * 1024)
 
 static struct {
@@ -124,20 +125,28 @@ static void *flusher_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&lg.mu);
+    unsigned quiet = 0;          /* turns in a row with nothing to write */
     while (!lg.stopping) {
-        if (lg.len == 0) {
+        /* idle (and woken by the next line) only after QUIET_TURNS empty turns: under load
+         * the flusher just keeps its 1 ms turns, and no line pays for a wake-up */
+        if (lg.len == 0 && ++quiet > QUIET_TURNS) {
+            quiet = 0;
             lg.idle = true;
             while (lg.idle && !lg.stopping)
                 pthread_cond_wait(&lg.cv, &lg.mu);
             lg.idle = false;
             continue;
         }
+        if (lg.len > 0)
+            quiet = 0;
         /* let the lines of the next millisecond gather, then write them in one go, from
          * the buffer taken out of use while the other one fills */
         pthread_mutex_unlock(&lg.mu);
         struct timespec ts = {0, FLUSH_US * 1000};
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&lg.mu);
+        if (lg.len == 0)
+            continue;
         const char *full = lg.buf[lg.cur];
         size_t n = lg.len;
         lg.cur ^= 1;
