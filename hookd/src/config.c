@@ -4,6 +4,7 @@
 #include "hookd.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,18 @@ void hk_config_set(char **field, const char *value)
 {
     free(*field);
     *field = value ? strdup(value) : NULL;
+}
+
+/* The CPUs this process may run on (its affinity: taskset, a cgroup's cpuset), at least 1,
+ * at most 256 (limits.http_threads' bound): the HTTP threads' default, one per core, so that
+ * a bigger machine serves more without a setting. */
+unsigned hk_cores_available(void)
+{
+    cpu_set_t set;
+    int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (n < 1)
+        n = 1;
+    return n > 256 ? 256 : (unsigned)n;
 }
 
 void hk_config_defaults(hk_config *c)
@@ -26,7 +39,7 @@ void hk_config_defaults(hk_config *c)
     c->connection_timeout_s = 10;
     c->header_timeout_s = 10;
     c->body_timeout_s = 10;
-    c->http_threads = 2;
+    c->http_threads = hk_cores_available();
     c->login = (hk_login_cfg){.free_failures = 5, .delay_ms = 1000, .max_delay_s = 300,
                               .account_max_delay_s = 30, .forget_s = 900, .hash_threads = 2,
                               .queue = 16};

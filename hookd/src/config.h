@@ -33,7 +33,7 @@ typedef struct {
                                    * previous reply: trickling bytes does not extend it */
     unsigned body_timeout_s;      /* its body, from its headers */
     bool http_poll;               /* limits.event_loop "poll" instead of "epoll" (http.c) */
-    unsigned http_threads;
+    unsigned http_threads;          /* default: hk_cores_available() */
     hk_login_cfg login;           /* password guessing: delays, hash threads (login.h) */
     /* deliveries */
     unsigned workers;
@@ -53,5 +53,8 @@ int hk_config_load(hk_config *c, const char *path, char *err, size_t errcap);
 void hk_config_free(hk_config *c);
 /* Replaces a string setting (a copy of value). */
 void hk_config_set(char **field, const char *value);
+
+/* the CPUs this process may run on (its affinity), 1 to 256 */
+unsigned hk_cores_available(void);
 
 #endif

@@ -357,9 +357,10 @@ static int serve(hk_config *cfg, const char *dir)
     }
 
     hk_log_start();   /* from here on, log lines are written in batches (log.h) */
-    hk_log("listening on http://%s (%s %s, key %s, %lld deliveries to resume%s)", bound,
-           hk_store_kind(app.store), store_shown,
-           hk_mask(key, m, sizeof m), (long long)pending,
+    hk_log("listening on http://%s (%s %s, key %s, %u HTTP thread%s, %lld deliveries to "
+           "resume%s)", bound, hk_store_kind(app.store), store_shown,
+           hk_mask(key, m, sizeof m), app.cfg.http_threads, app.cfg.http_threads == 1 ? "" : "s",
+           (long long)pending,
            recovered ? ", some interrupted" : "");
 
     time_t last_prune = time(NULL);

@@ -305,6 +305,27 @@ class SmallLimits(unittest.TestCase):
             self.assertEqual(got, [200, 200, 429])
             self.assertEqual(h.trigger(key="wrong", method="GET")[0], 401)
 
+    def test_http_threads_follow_the_cores(self):
+        # one HTTP thread per CPU hookd may run on (its affinity, inherited from the test),
+        # unless limits.http_threads says otherwise; and it still serves on one
+        cores = os.sched_getaffinity(0)
+        for cfg, allowed, want in (({}, {min(cores)}, "1 HTTP thread,"),
+                                   ({}, cores, "%d HTTP threads," % len(cores)
+                                    if len(cores) > 1 else "1 HTTP thread,"),
+                                   ({"limits": {"http_threads": 3}}, {min(cores)},
+                                    "3 HTTP threads,")):
+            h = Hookd(cfg)
+            os.sched_setaffinity(0, allowed)
+            try:
+                h.start()
+            finally:
+                os.sched_setaffinity(0, cores)
+            try:
+                self.assertIn(want, h.log())
+                self.assertEqual(h.trigger(method="GET")[0], 200)
+            finally:
+                h.stop()
+
     def test_config_errors(self):
         for cfg, msg in (({"limits": {"body_max": 1}}, 'unknown setting "body_max"'),
                          ({"limits": {"per_ip": {"rate": -1}}}, "per_ip.rate"),
