@@ -113,4 +113,18 @@
 #define BH_WEBREPL_LOGIN_MS 30000   /* handshake and password must arrive within this */
 #endif
 
+/* The set-up page (firmware/portal/, docs/portal.md) */
+#ifndef BH_PORTAL_PORT
+#define BH_PORTAL_PORT 80
+#endif
+#ifndef BH_PORTAL_REQ_MAX
+#define BH_PORTAL_REQ_MAX 2048      /* request head + form body (a browser's head is ~700 B) */
+#endif
+#ifndef BH_PORTAL_IDLE_MS
+#define BH_PORTAL_IDLE_MS 600000    /* no request for this long: the AP goes off, the board on */
+#endif
+#ifndef BH_PORTAL_APS
+#define BH_PORTAL_APS 12            /* networks listed from one scan */
+#endif
+
 #endif

@@ -7,7 +7,10 @@
 # A whole image needs the SDK's ROM linker script (see docs/esp8266.md), so sizes come from
 # the objects. Budget without TLS: 32.5 KB code, 8 KB static RAM for the button firmware; the
 # console and WebREPL (firmware/console/) are an optional component, like MicroPython's REPL,
-# with their own line and budget: 24 KB code, 4 KB static RAM.
+# with their own line and budget: 24 KB code, 4 KB static RAM. The set-up page
+# (firmware/portal/) is another, on its own line: 10 KB code (the HTML is ~1.6 KB of it),
+# 5 KB static RAM (its request, config.py's text, the test press's response and a scan share
+# one 2 KB buffer; bh_config, the form's fields and the list of networks are the rest).
 # The code budget was 32 KB (32,768) until main.c was split into one file per mechanism
 # (issue 14: awake, fastwake, dnscache, presses, retry, apperr, payload): calls between files
 # can no longer be inlined and each file has its own literal pools, which cost 498 bytes for
@@ -30,6 +33,8 @@ CODE_BUDGET=${CODE_BUDGET:-36608}
 RAM_BUDGET=${RAM_BUDGET:-8448}
 CONSOLE_CODE_BUDGET=${CONSOLE_CODE_BUDGET:-24576}
 CONSOLE_RAM_BUDGET=${CONSOLE_RAM_BUDGET:-4096}
+PORTAL_CODE_BUDGET=${PORTAL_CODE_BUDGET:-10240}
+PORTAL_RAM_BUDGET=${PORTAL_RAM_BUDGET:-5120}
 
 command -v $CC >/dev/null || { echo "cross: $CC not found (apt-get install gcc-xtensa-lx106 picolibc-xtensa-lx106-elf)"; exit 1; }
 flags=(--specs=/usr/lib/xtensa-lx106-elf/picolibc.specs -mlongcalls -Os -ffunction-sections
@@ -47,6 +52,12 @@ for c in "$src"/firmware/console/*.c; do
   $CC "${flags[@]}" -c "$c" -o "$o"
   cobjs+=("$o")
 done
+pobjs=()
+for c in "$src"/firmware/portal/*.c; do
+  o="$out/portal_$(basename "${c%.c}").o"
+  $CC "${flags[@]}" -c "$c" -o "$o"
+  pobjs+=("$o")
+done
 
 echo "ESP8266 (xtensa-lx106) objects of the portable firmware:"
 xtensa-lx106-elf-size -t "${objs[@]}" | sed "s|$out/||"
@@ -58,13 +69,18 @@ xtensa-lx106-elf-size -t "${cobjs[@]}" | sed "s|$out/||"
 read -r ctext cdata cbss _ < <(xtensa-lx106-elf-size -t "${cobjs[@]}" | tail -1)
 cram=$((cdata + cbss))
 
+echo "optional component: the set-up page (firmware/portal/):"
+xtensa-lx106-elf-size -t "${pobjs[@]}" | sed "s|$out/||"
+read -r ptext pdata pbss _ < <(xtensa-lx106-elf-size -t "${pobjs[@]}" | tail -1)
+pram=$((pdata + pbss))
+
 # Undefined symbols that no object of ours defines: what the firmware needs from outside.
-all=("${objs[@]}" "${cobjs[@]}")
+all=("${objs[@]}" "${cobjs[@]}" "${pobjs[@]}")
 defined=$(xtensa-lx106-elf-nm --defined-only "${all[@]}" | awk 'NF==3{print $3}' | sort -u)
 needed=$(xtensa-lx106-elf-nm -u "${all[@]}" | awk 'NF==2{print $2}' | sort -u | comm -23 - <(echo "$defined"))
 # the button firmware must not need the console
-if xtensa-lx106-elf-nm -u "${objs[@]}" | awk 'NF==2{print $2}' | grep -Eq '^(console|webrepl|ws|wr)_'; then
-  echo "cross: FAIL: the button firmware calls into the optional console"
+if xtensa-lx106-elf-nm -u "${objs[@]}" | awk 'NF==2{print $2}' | grep -Eq '^(console|webrepl|ws|wr|portal|preq|form)_'; then
+  echo "cross: FAIL: the button firmware calls into an optional component (console, portal)"
   fail_dep=1
 fi
 libc=$(echo "$needed" | grep -v '^hal_' || true)
@@ -83,5 +99,8 @@ echo "code: $text bytes (budget $CODE_BUDGET), static RAM: $ram bytes (data $dat
 echo "console + WebREPL: code $ctext bytes (budget $CONSOLE_CODE_BUDGET), static RAM: $cram bytes (data $cdata + bss $cbss, budget $CONSOLE_RAM_BUDGET)"
 [ "$ctext" -le "$CONSOLE_CODE_BUDGET" ] || { echo "cross: FAIL: console code over budget"; fail=1; }
 [ "$cram" -le "$CONSOLE_RAM_BUDGET" ] || { echo "cross: FAIL: console static RAM over budget"; fail=1; }
+echo "set-up page: code $ptext bytes (budget $PORTAL_CODE_BUDGET), static RAM: $pram bytes (data $pdata + bss $pbss, budget $PORTAL_RAM_BUDGET)"
+[ "$ptext" -le "$PORTAL_CODE_BUDGET" ] || { echo "cross: FAIL: set-up page code over budget"; fail=1; }
+[ "$pram" -le "$PORTAL_RAM_BUDGET" ] || { echo "cross: FAIL: set-up page static RAM over budget"; fail=1; }
 [ -n "${BH_CROSS_OUT:-}" ] || rm -rf "$out"
 exit $fail

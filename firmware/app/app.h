@@ -23,6 +23,12 @@ void bh_printf(const char *fmt, ...);
  * that a WebREPL session sees the application's output too. */
 extern void (*bh_print_hook)(const char *s, size_t len);
 
+/* The set-up page (firmware/portal/: portal_run), where the port links it; NULL: none. run()
+ * calls it at power-on when config.py is missing (cfg_err BH_ERR_NOENT) or the debug jumper is
+ * in; it returns BH_OK once it wrote config.py, else cfg_err. Only at power-on: a press (a
+ * deep-sleep wake) with the jumper in is the chapter's debug session, unchanged. */
+extern int (*app_setup)(int cfg_err);
+
 /* The chapter's functions, for the console (firmware/console/): each loads config.py afresh,
  * runs the step and prints the traceback on failure as run() does. app_run() is run(): it
  * deep-sleeps unless the debug jumper is in. Return 0 or the step's negative bh_err. */

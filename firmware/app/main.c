@@ -107,6 +107,8 @@ static int load_config(void)
 static void run(void)
 {
     int err = load_config();
+    if (app_setup && hal_reset_cause() == HAL_RESET_PWRON && (err == BH_ERR_NOENT || is_debug()))
+        err = app_setup(err);   /* no config.py, or the jumper in, at power-on: set-up page */
     fw_begin(&presses);
     app_last_wake(&presses);
     bool pressed = press_wake(&config);

@@ -7,6 +7,7 @@
 #include "hal/hal.h"
 
 void (*bh_print_hook)(const char *s, size_t len);
+int (*app_setup)(int cfg_err);   /* app.h: set by a port that links firmware/portal/ */
 
 void bh_printf(const char *fmt, ...)
 {

@@ -48,20 +48,22 @@ def write_config(path, **kw):
 class Board:
     """One simulated board in its own state folder, powered on by `simboard run`."""
 
-    def __init__(self, tmp, name="board", world=None, config=None, extra_files=None):
+    def __init__(self, tmp, name="board", world=None, config=None, extra_files=None,
+                 run_args=()):
         self.state = os.path.join(tmp, name)
         os.makedirs(os.path.join(self.state, "flash"), exist_ok=True)
         self.world = os.path.join(tmp, name + "-world.json")
         with open(self.world, "w") as f:
             json.dump(world or WORLD, f)
-        write_config(os.path.join(self.state, "flash", "config.py"), **(config or {}))
+        if config is not False:   # False: a fresh board, no config.py
+            write_config(os.path.join(self.state, "flash", "config.py"), **(config or {}))
         for fname, data in (extra_files or {}).items():
             with open(os.path.join(self.state, "flash", fname), "wb") as f:
                 f.write(data)
         self.out = open(os.path.join(tmp, name + ".out"), "w+")
         self.proc = subprocess.Popen(
             [*WRAPPER, SIMBOARD, "run", "--state", self.state, "--world", self.world,
-             "--name", name],
+             "--name", name, *run_args],
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
         # the board is up once its control socket answers
         deadline = time.time() + 10

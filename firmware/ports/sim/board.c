@@ -18,6 +18,7 @@
 #include "../common/tls_mbedtls.h"
 #include "app/app.h"
 #include "console/console.h"
+#include "portal/portal.h"
 #include "sim.h"
 
 /* Calls that wait do so in slices no longer than this, feeding the watchdog between them, as
@@ -478,6 +479,7 @@ _Noreturn void sim_child_main(void)
         for (;;)
             pause();
     }
+    app_setup = portal_run;   /* the set-up page at power-on (docs/portal.md) */
     app_main();
     /* The app returned: as MicroPython after main.py, the board stays awake and runs its
      * console (the REPL). Tell the hardware, then serve the console until RESET or power off. */

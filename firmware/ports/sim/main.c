@@ -1,6 +1,6 @@
 /* main.c - simboard: the command line, and the board's hardware (the parent process).
  *
- *   simboard run    --state DIR [--world FILE] [--name NAME]
+ *   simboard run    --state DIR [--world FILE] [--name NAME] [--jumper]
  *   simboard press  --state DIR [--double | --hold SECONDS]
  *   simboard jumper on|off --state DIR
  *   simboard state  --state DIR
@@ -56,7 +56,7 @@ static void die(const char *fmt, ...)
 }
 
 static const char usage[] =
-    "usage: simboard run    --state DIR [--world FILE] [--name NAME]\n"
+    "usage: simboard run    --state DIR [--world FILE] [--name NAME] [--jumper]\n"
     "       simboard press  --state DIR [--double | --hold SECONDS]\n"
     "       simboard jumper on|off --state DIR\n"
     "       simboard state  --state DIR\n"
@@ -71,6 +71,7 @@ static struct {
     double timeout;
     bool dbl;         /* press --double */
     double hold;      /* press --hold SECONDS; < 0: not held */
+    bool jumper;      /* run --jumper: powered on with the debug jumper in */
 } opt = {.timeout = 60, .hold = -1};
 
 static void parse_args(int argc, char **argv)
@@ -106,6 +107,8 @@ static void parse_args(int argc, char **argv)
                 if (*end || opt.timeout < 0 || opt.timeout > 86400)
                     die("--timeout: seconds, 0 to 86400");
             }
+        } else if (strcmp(a, "--jumper") == 0 && strcmp(opt.cmd, "run") == 0) {
+            opt.jumper = true;
         } else if (a[0] == '-' && a[1] == '-') {
             die("unknown option %s\n%s", a, usage);
         } else if (!opt.arg) {
@@ -959,6 +962,8 @@ static int run_board(void)
     if (opt.arg)
         die("run takes no argument\n%s", usage);
     setup();
+    if (opt.jumper)
+        set_jumper(true);   /* in before the power, as for the set-up page (docs/portal.md) */
     boot(HAL_RESET_PWRON);
     for (;;) {
         struct pollfd p[4 + MAX_CLIENTS];

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs test_webrepl.js (the board's WebREPL page in headless Chromium) for ctest, with the
-# playwright-core that hookd's browser test installs (tests/hookd/browser/package-lock.json).
-# SIMBOARD names the simboard binary.
+# Runs a page the board serves in headless Chromium for ctest: test_webrepl.js (WebREPL), or
+# the script named first (test_portal.js: the set-up page), with the playwright-core that
+# hookd's browser test installs (tests/hookd/browser/package-lock.json). SIMBOARD names the
+# simboard binary (and HOOKD hookd's, for test_portal.js).
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 pw="$here/../../hookd/browser"
@@ -16,4 +17,6 @@ if [ ! -d "$pw/node_modules/playwright-core" ]; then
     fi
     (cd "$pw" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-NODE_PATH="$pw/node_modules" exec node "$here/test_webrepl.js" "$@"
+script=test_webrepl.js
+case "${1:-}" in *.js) script=$1; shift ;; esac
+NODE_PATH="$pw/node_modules" exec node "$here/$script" "$@"
