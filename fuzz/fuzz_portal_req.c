@@ -1,6 +1,7 @@
 /* fuzz_portal_req.c - the set-up page's request head parser (portal/req.c) on arbitrary
  * bytes. Besides the sanitizers it checks what portal.c relies on: a complete head says where
- * it ends (never past the input) and holds a path that starts with '/' inside it; the head's
+ * it ends (never past the input) and holds a path that starts with '/' inside it, and Host
+ * and Origin inside it too; the head's
  * verdict depends on the head alone (the same bytes with anything after them parse the same);
  * a refusal always says why; Content-Length never exceeds the cap given. */
 #include <stdint.h>
@@ -37,6 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     if (r.body_len > max_body || (r.method != PREQ_GET && r.method != PREQ_POST &&
                                   r.method != PREQ_OTHER))
+        __builtin_trap();
+    if ((r.host && (r.host < buf || r.host + r.host_len > buf + hl)) ||
+        (r.origin && (r.origin < buf || r.origin + r.origin_len > buf + hl)))
         __builtin_trap();
     preq again;
     if (preq_parse(buf, (size_t)hl, max_body, &again) != hl || again.body_len != r.body_len ||

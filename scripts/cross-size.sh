@@ -8,7 +8,8 @@
 # the objects. Budget without TLS: 32.5 KB code, 8 KB static RAM for the button firmware; the
 # console and WebREPL (firmware/console/) are an optional component, like MicroPython's REPL,
 # with their own line and budget: 24 KB code, 4 KB static RAM. The set-up page
-# (firmware/portal/) is another, on its own line: 10 KB code (the HTML is ~1.6 KB of it),
+# (firmware/portal/) is another, on its own line: 11 KB code (the HTML is ~1.6 KB of it;
+# 10 KB until the Origin check on a saved form took it from 9,869 to 10,190 bytes),
 # 5 KB static RAM (its request, config.py's text, the test press's response and a scan share
 # one 2 KB buffer; bh_config, the form's fields and the list of networks are the rest).
 # The code budget was 32 KB (32,768) until main.c was split into one file per mechanism
@@ -33,7 +34,7 @@ CODE_BUDGET=${CODE_BUDGET:-36608}
 RAM_BUDGET=${RAM_BUDGET:-8448}
 CONSOLE_CODE_BUDGET=${CONSOLE_CODE_BUDGET:-24576}
 CONSOLE_RAM_BUDGET=${CONSOLE_RAM_BUDGET:-4096}
-PORTAL_CODE_BUDGET=${PORTAL_CODE_BUDGET:-10240}
+PORTAL_CODE_BUDGET=${PORTAL_CODE_BUDGET:-11264}
 PORTAL_RAM_BUDGET=${PORTAL_RAM_BUDGET:-5120}
 
 command -v $CC >/dev/null || { echo "cross: $CC not found (apt-get install gcc-xtensa-lx106 picolibc-xtensa-lx106-elf)"; exit 1; }

@@ -310,6 +310,13 @@ static bool save(const char *body, size_t len)
     return true;
 }
 
+/* Origin is "http://" and the Host the browser asked for: the form is the board's own */
+static bool same_origin(const preq *r)
+{
+    return r->host && r->origin_len == 7 + r->host_len && !memcmp(r->origin, "http://", 7) &&
+           !memcmp(r->origin + 7, r->host, r->host_len);
+}
+
 /* One request on socket s. true once config.py is written. */
 static bool serve(int s)
 {
@@ -340,6 +347,9 @@ static bool serve(int s)
         msg[0] = 0;
         scan();
         page(s, true);
+    } else if (r.method == PREQ_POST && save_path && r.origin && !same_origin(&r)) {
+        /* a page from elsewhere, open in the same browser, posting to the board */
+        answer(s, "403 Forbidden", "a form from another site is refused");
     } else if (r.method == PREQ_POST && save_path && r.form) {
         bool done = save(B.req + hl, r.body_len);
         if (!done)

@@ -35,6 +35,8 @@ typedef struct {
     size_t path_len;
     size_t body_len;         /* Content-Length, 0 when absent */
     bool form;               /* Content-Type: application/x-www-form-urlencoded */
+    const char *host, *origin; /* the Host and Origin headers' values (views), or NULL */
+    size_t host_len, origin_len;
     const char *why;         /* on failure: what is wrong (a constant string) */
 } preq;
 int preq_parse(const char *buf, size_t len, size_t max_body, preq *r);

@@ -131,6 +131,12 @@ int preq_parse(const char *buf, size_t len, size_t max_body, preq *r)
             have_len = true;
         } else if (is_name(h, c, "transfer-encoding")) {
             return fail(r, BH_ERR_UNSUPPORTED, "Transfer-Encoding is not supported");
+        } else if (is_name(h, c, "host") || is_name(h, c, "origin")) {
+            bool host = c == 4;
+            if (host ? r->host != NULL : r->origin != NULL)
+                return fail(r, BH_ERR_PROTO, host ? "two Host headers" : "two Origin headers");
+            *(host ? &r->host : &r->origin) = v;
+            *(host ? &r->host_len : &r->origin_len) = vn;
         } else if (is_name(h, c, "content-type")) {
             /* the type, before any ;charset= */
             size_t k = 0;

@@ -128,6 +128,14 @@ class PortalTest(BoardTestCase):
                          "HTTP/1.1 413 Content Too Large")
         self.assertEqual(self.raw(port, b"GET / HTTP/1.1\r\nX: " + b"y" * 3000 + b"\r\n\r\n"),
                          "HTTP/1.1 431 Request Header Fields Too Large")
+        # a form posted from another site's page, in the same browser
+        body = b"ssid=home-net&pw=correct+horse&url=http%3A%2F%2F127.0.0.1%3A9%2Fx&id=b1&force=on"
+        self.assertEqual(self.raw(port, b"POST /save HTTP/1.1\r\nHost: 192.168.4.1\r\n"
+                                  b"Origin: http://evil.example\r\n"
+                                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body)),
+                         "HTTP/1.1 403 Forbidden")
+        self.assertFalse(os.path.exists(cfg))
         # and the page still works, and saves anyway when asked
         page = self.save(port, **dict(good, url="http://127.0.0.1:9/x", force="on"))
         self.assertEqual(self.msg(page)[0], "bad")

@@ -43,6 +43,10 @@ static void request_head(void)
     CHECK(r.form);
     CHECK_INT(r.body_len, 97);
     CHECK_INT(n - (size_t)hl, 91);   /* the body that arrived so far */
+    CHECK_INT(r.host_len, 15);
+    CHECK(!memcmp(r.host, "127.0.0.1:40823", 15));
+    CHECK_INT(r.origin_len, 22);
+    CHECK(!memcmp(r.origin, "http://127.0.0.1:40823", 22));
     /* every cut before the empty line: not complete yet, and not an error */
     for (int cut = 0; cut < hl; cut++)
         CHECK_INT(preq_parse(chromium, (size_t)cut, 2048, &r), 0);
@@ -52,6 +56,7 @@ static void request_head(void)
     CHECK_INT(r.path_len, 1);
     CHECK_INT(r.body_len, 0);
     CHECK(!r.form);
+    CHECK(!r.host && !r.origin);
     /* bare LF line ends, a charset after the type, any case in names */
     CHECK_INT(parse("POST /save HTTP/1.0\ncontent-TYPE: Application/X-WWW-Form-Urlencoded; "
                     "charset=UTF-8\nCONTENT-LENGTH:  12 \n\n", 100, &r), 105);
@@ -76,6 +81,10 @@ static void request_head(void)
     CHECK_INT(parse("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 2048, &r), BH_ERR_PROTO);
     CHECK_INT(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 2048, &r),
               BH_ERR_UNSUPPORTED);
+    CHECK_INT(parse("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 0, &r), BH_ERR_PROTO);
+    CHECK_STR(r.why, "two Host headers");
+    CHECK_INT(parse("POST / HTTP/1.1\r\nOrigin: a\r\nOrigin: a\r\n\r\n", 0, &r), BH_ERR_PROTO);
+    CHECK_STR(r.why, "two Origin headers");
     CHECK_INT(parse("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 0, &r), BH_ERR_PROTO);
     CHECK_STR(r.why, "folded header line");
     CHECK_INT(parse("GET / HTTP/1.1\r\nNo colon here\r\n\r\n", 0, &r), BH_ERR_PROTO);
