@@ -11,7 +11,12 @@
 # Accept-only runs the three back to back BENCH_ROUNDS times (default 3) and reports medians
 # and the median of each round's ratios; at the end, each of the issue's targets with its
 # verdict and the ceiling (nginx's fixed 200 over webhook).
+# Then hookd alone (and nginx) on 1 and 2 cores: req/s and CPU per trigger on each core set.
 # Bounded (each wrk run BENCH_SECONDS, default 8), loopback only, leaves nothing running.
+# Cores (taskset lists, so that the same script measures a bigger machine):
+#   BENCH_SERVER_CPUS   the servers' cores (default: all, shared with wrk)
+#   BENCH_WRK_CPUS      wrk's cores (default: all)
+#   BENCH_SCALE_SETS    the core sets of the scaling runs (default "0 0-1": 1 and 2 cores)
 # usage: bench/hookd.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -29,6 +34,12 @@ for tool in wrk webhook nginx python3 curl; do
     { echo "bench: $tool is missing (scripts/deps.sh check)" >&2; exit 1; }
 done
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+srv=()
+[ -n "${BENCH_SERVER_CPUS:-}" ] && srv=(taskset -c "$BENCH_SERVER_CPUS")
+wrk=(wrk)
+[ -n "${BENCH_WRK_CPUS:-}" ] && wrk=(taskset -c "$BENCH_WRK_CPUS" wrk)
+scale_sets=${BENCH_SCALE_SETS:-"0 0-1"}
+[ "$(nproc --all)" -ge 2 ] || scale_sets=${BENCH_SCALE_SETS:-0}
 
 tmp=$(mktemp -d)
 pids=()
@@ -57,7 +68,7 @@ cat >"$tmp/hookd.json" <<EOF
   ]
 }
 EOF
-"$hookd" --data "$tmp/hookd" --listen "127.0.0.1:$hport" --config "$tmp/hookd.json" \
+"${srv[@]}" "$hookd" --data "$tmp/hookd" --listen "127.0.0.1:$hport" --config "$tmp/hookd.json" \
   2>"$tmp/hookd.log" &
 hookd_pid=$!
 pids+=("$hookd_pid")
@@ -71,14 +82,15 @@ cat >"$tmp/hooks.json" <<'EOF'
   {"id": "run", "execute-command": "/bin/true", "response-message": "ok"}
 ]
 EOF
-webhook -hooks "$tmp/hooks.json" -ip 127.0.0.1 -port "$wport" >"$tmp/webhook.log" 2>&1 &
+"${srv[@]}" webhook -hooks "$tmp/hooks.json" -ip 127.0.0.1 -port "$wport" >"$tmp/webhook.log" 2>&1 &
 webhook_pid=$!
 pids+=("$webhook_pid")
 
 nport=$(free_port)
 nginx_fixed_conf "$tmp/nginx" "$nport" auto \
   "Congratulations! You've fired the button_pressed event"
-"$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr" &
+"${srv[@]}" "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
+  2>"$tmp/nginx/stderr" &
 nginx_pid=$!
 pids+=("$nginx_pid")
 
@@ -98,11 +110,15 @@ cpu_ticks() {   # PID
   echo "$t"
 }
 declare -A rps p50 p99 ok runs cpu
+us_per() {   # NAME: the server's CPU time per request over all the runs of NAME
+  read -r t r <<<"${cpu[$1]}"
+  awk -v t="$t" -v r="$r" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", r ? t / hz * 1e6 / r : 0}'
+}
 run_wrk() {   # NAME URL [SERVER_PID]: one run; ok adds up the 2xx of every run of NAME;
               # with the pid, cpu[NAME] adds up the server's CPU ticks and requests
   local out t0=0 t1=0
   [ -n "${3:-}" ] && t0=$(cpu_ticks "$3")
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" "$2" 2>&1)
+  out=$("${wrk[@]}" -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" "$2" 2>&1)
   [ -n "${3:-}" ] && t1=$(cpu_ticks "$3")
   echo "$out" >>"$tmp/wrk-$1.txt"
   read -r _ reqs non2xx sockerr dur_us l50 l99 <<<"$(grep '^RESULT' <<<"$out")"
@@ -118,7 +134,8 @@ run_wrk() {   # NAME URL [SERVER_PID]: one run; ok adds up the 2xx of every run 
 }
 
 echo "== hookd's trigger endpoint vs adnanh/webhook vs nginx (fixed 200)"
-echo "   wrk -t2 -c$conns -d${secs}s, POST $body, loopback, $(nproc) CPUs shared by wrk and the server"
+echo "   wrk -t2 -c$conns -d${secs}s, POST $body, loopback, $(nproc) CPUs shared by wrk and the server" \
+     "(server cores: ${BENCH_SERVER_CPUS:-all}, wrk's: ${BENCH_WRK_CPUS:-all})"
 # The machine is shared and noisy: accept-only runs the three back to back, ROUNDS times,
 # and takes the median of each figure and of each round's ratios.
 echo "-- accept-only, $rounds rounds"
@@ -147,6 +164,37 @@ out += ["%.2f" % med([a[0] / b[0] for a, b in zip(h, w)]),
 print(" ".join(out))
 PY
 )"
+# -- hookd (and nginx) on 1 and 2 cores ----------------------------------------------------
+# A hookd of its own (its HTTP threads follow its cores) and nginx with as many workers, each
+# under taskset on one core set after the other; wrk on BENCH_WRK_CPUS.
+echo "-- accept-only on core sets ${scale_sets// /, } (taskset; wrk on ${BENCH_WRK_CPUS:-all})"
+for set in $scale_sets; do
+  ncpu=$(taskset -c "$set" nproc)
+  sport=$(free_port)
+  taskset -c "$set" "$hookd" --data "$tmp/hookd-$set" --listen "127.0.0.1:$sport" \
+    --config "$tmp/hookd.json" 2>"$tmp/hookd-$set.log" &
+  spid=$!
+  pids+=("$spid")
+  snport=$(free_port)
+  nginx_fixed_conf "$tmp/nginx-$set" "$snport" "$ncpu" \
+    "Congratulations! You've fired the button_pressed event"
+  taskset -c "$set" "$nginx_bin" -p "$tmp/nginx-$set" -c "$tmp/nginx-$set/nginx.conf" \
+    -g 'daemon off;' 2>"$tmp/nginx-$set/stderr" &
+  snpid=$!
+  pids+=("$snpid")
+  wait_up "http://127.0.0.1:$sport/trigger/bench_warm/with/key/$key"
+  wait_up "http://127.0.0.1:$snport/"
+  run_wrk "hookd@$set" "http://127.0.0.1:$sport/trigger/bench_accept/with/key/$key" "$spid"
+  run_wrk "nginx@$set" "http://127.0.0.1:$snport/trigger/bench_accept/with/key/$key" "$snpid"
+  kill -TERM "$spid" "$snpid"
+  wait "$spid" "$snpid" || true
+done
+for set in $scale_sets; do
+  printf '  cores %-5s hookd %8s req/s, %5s us CPU per trigger; nginx %8s req/s, %5s us\n' \
+    "$set" "${rps[hookd@$set]}" "$(us_per "hookd@$set")" "${rps[nginx@$set]}" \
+    "$(us_per "nginx@$set")"
+done
+
 # -- press-to-action (before run-a-command, whose backlog of commands would be ahead)----------------------------------------------------------------------
 echo "-- press-to-action: $presses sequential triggers, POST to the mail in Maildir/new"
 python3 - "$hport" "$key" "$tmp/Maildir" "$presses" "$body" <<'PY'
@@ -193,8 +241,11 @@ for _ in $(seq 1200); do
   [ "$idle" -ge 5 ] && break
   sleep 0.05
 done
-printf '  (webhook went on running its commands for %.1f s after wrk stopped)\n' \
-  "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')"
+wh_tail=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
+# webhook's commands a second: all it answered, run between wrk's start and its last child
+wh_rate=$(awk -v n="${ok[webhook-cmd]}" -v t="$((secs))" -v x="$wh_tail" 'BEGIN{printf "%.0f", n / (t + x)}')
+printf '  (webhook went on running its commands for %.1f s after wrk stopped: %s a second in all)\n' \
+  "$wh_tail" "$wh_rate"
 run_wrk hookd-cmd "http://127.0.0.1:$hport/trigger/bench_cmd/with/key/$key"
 # hookd answers once a trigger is stored and runs its commands off the request path: how long
 # its queue takes to drain after wrk stops is the other half of the comparison (up to 180 s;
@@ -209,8 +260,9 @@ for _ in $(seq 1800); do
   sleep 0.1
 done
 took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
-printf '  (hookd ran the %d commands still queued when wrk stopped in %.1f s: %.0f a second; %d left)\n' \
-  "$left0" "$took" "$(awk -v n="$((left0 - left))" -v t="$took" 'BEGIN{print (t > 0 ? n / t : 0)}')" "$left"
+drain_rate=$(awk -v n="$((left0 - left))" -v t="$took" 'BEGIN{printf "%.0f", (t > 0 ? n / t : 0)}')
+printf '  (hookd ran the %d commands still queued when wrk stopped in %.1f s: %s a second; %d left)\n' \
+  "$left0" "$took" "$drain_rate" "$left"
 
 
 # -- stop hookd, then count what it stored ---------------------------------------------------
@@ -236,10 +288,6 @@ echo "(accept-only: medians of $rounds rounds, each ratio taken within a round)"
 # On two CPUs shared with wrk, the CPU a server spends per request bounds its throughput and
 # is steadier than req/s on a busy machine; hookd's req/s are also bounded by the commit's
 # fsync latency (docs/http-front.md).
-us_per() {   # NAME: the server's CPU time per request over all its accept-only rounds
-  read -r t r <<<"${cpu[$1]}"
-  awk -v t="$t" -v r="$r" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", r ? t / hz * 1e6 / r : 0}'
-}
 echo "accept-only CPU per request (user + system): hookd $(us_per hookd-accept) us," \
      "webhook $(us_per webhook-accept) us, nginx $(us_per nginx-accept) us"
 printf '%-15s %9s %8s %8s\n' "nginx (200)" "${rps[nginx-accept]}" "${p50[nginx-accept]}" "${p99[nginx-accept]}"
@@ -271,9 +319,20 @@ PY
 echo
 echo "== the issue's targets, this run"
 python3 - "$ratio_wh" "$ratio_ngx" "$ratio_ceiling" \
-  "${p99[hookd-accept]}" "${rps[hookd-cmd]}" "${rps[webhook-cmd]}" "$durable" <<'PY'
+  "${p99[hookd-accept]}" "${rps[hookd-cmd]}" "${rps[webhook-cmd]}" "$durable" \
+  "$(us_per hookd-accept)" "$(us_per nginx-accept)" "$drain_rate" "$wh_rate" <<'PY'
 import sys
-rw, rn, ceil, p99, hc, wc, durable = map(float, sys.argv[1:])
+rw, rn, ceil, p99, hc, wc, durable, hus, nus, drain, whrate = map(float, sys.argv[1:])
+# issue 15: hookd's CPU per durable trigger against nginx's fixed 200, in the same run
+line = lambda what, ok, detail: print("  %-56s %-6s %s" % (what, "met" if ok else "MISSED",
+                                                          detail))
+line("accept-only: hookd CPU per trigger <= 2x nginx's", hus <= 2 * nus,
+     "%.2fx (%.1f us against %.1f us)" % (hus / nus if nus else 0, hus, nus))
+line("accept-only: hookd >= 0.6x nginx's req/s", rn >= 0.6, "%.2fx" % rn)
+line("accept-only: p99 <= 5 ms", p99 <= 5, "%.2f ms" % p99)
+line("run-a-command: hookd's queue drains >= webhook's rate", drain >= whrate,
+     "%.0f/s against %.0f/s" % (drain, whrate))
+print("  earlier issues' targets:")
 def line(what, ok, detail):
     print("  %-56s %-6s %s" % (what, "met" if ok else "MISSED", detail))
 line("accept-only: hookd >= 3x webhook", rw >= 3, "%.2fx" % rw)

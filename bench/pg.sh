@@ -8,7 +8,9 @@
 #              Debian's postgresql, fsync and synchronous_commit on, unix socket)
 # each behind the same nginx (round robin, keepalive), as docs/postgresql.md deploys them,
 # so that every row pays the same proxy. Then the events stored against wrk's 2xx count and
-# the deliveries done. Everything runs on this machine's $(nproc) cores: wrk, nginx, every
+# the deliveries done, and the CPU time per trigger of the hookd instances plus PostgreSQL's
+# (all its processes, exited backends included; nginx not counted), so that what more
+# instances cost shows even where the cores are too few for throughput to grow. Everything runs on this machine's $(nproc) cores: wrk, nginx, every
 # hookd and PostgreSQL share them, so more instances cannot add cores, only contention.
 # Bounded (each wrk run BENCH_SECONDS, default 8), loopback only, leaves nothing running.
 # usage: bench/pg.sh BUILD_DIR
@@ -46,9 +48,28 @@ new_db() {   # a new empty database on the server: its URL
 
 post_lua "$tmp/post.lua" '{"value1":"micropython1"}'
 
+# PostgreSQL's postmaster: the first line of its socket's lock file (for SQLite, none)
+pg_pid() {
+  python3 -c 'import sys, urllib.parse as u
+q = u.parse_qs(u.urlsplit(sys.argv[1]).query)
+print(open("%s/.s.PGSQL.%s.lock" % (q["host"][0], q["port"][0])).readline().strip())' \
+    "$HOOKD_TEST_STORE" 2>/dev/null || true
+}
+# CPU ticks of processes and their children, the exited ones they waited for included
+tree_ticks() {   # PID...
+  local t=0 p c
+  for p in "$@"; do
+    t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    for c in $(pgrep -P "$p" || true); do
+      t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0)))
+    done
+  done
+  echo "$t"
+}
+
 # run NAME STORE-ARGS-PREFIX N: N hookd instances (each: STORE args), nginx in front, wrk
 run() {
-  local name=$1 n=$3 store ports=() i
+  local name=$1 n=$3 store ports=() hpids=() i
   store=$2
   for i in $(seq "$n"); do
     local port
@@ -67,6 +88,7 @@ EOF
     "$hookd" $store --listen "127.0.0.1:$port" --config "$tmp/$name-$i.json" \
       2>"$tmp/$name-$i.log" &
     pids+=("$!")
+    hpids+=("$!")
     wait_up "http://127.0.0.1:$port/trigger/bench_warm/with/key/$key" 300 || exit 1
   done
   local nport
@@ -91,10 +113,18 @@ EOF
   pids+=("$!")
   wait_up "http://127.0.0.1:$nport/trigger/bench_warm/with/key/$key" 300 || exit 1
 
-  local out reqs non2xx sockerr dur l50 l99 rps
+  local out reqs non2xx sockerr dur l50 l99 rps t0 t1 pgp=""
+  [ "$name" = sqlite-1 ] || pgp=$(pg_pid)
+  # shellcheck disable=SC2086
+  t0=$(tree_ticks "${hpids[@]}" $pgp)
   out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" \
     "http://127.0.0.1:$nport/trigger/bench_pg/with/key/$key" 2>&1)
+  # shellcheck disable=SC2086
+  t1=$(tree_ticks "${hpids[@]}" $pgp)
   read -r _ reqs non2xx sockerr dur l50 l99 <<<"$(grep '^RESULT' <<<"$out")"
+  local us
+  us=$(awk -v t="$((t1 - t0))" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN{printf "%.1f", r ? t / hz * 1e6 / r : 0}')
   rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN{printf "%.0f", r / (d / 1e6)}')
   # let the deliveries drain (30 s at most), then stop everything: "delivered" is what was
   # done by then (the rest would resume at the next start)
@@ -114,8 +144,9 @@ url=sys.argv[1]; p=u.urlsplit(url); q=u.parse_qs(p.query)
 print(subprocess.run(["psql","-X","-A","-t","-h",q["host"][0],"-p",q["port"][0],"-U","postgres","-d",p.path[1:],"-c","select count(*) from events where name = '"'"'bench_pg'"'"'"],capture_output=True,text=True,check=True).stdout.strip())' "${store#--store }")
   fi
   delivered=$(cat "$tmp/$name"-*.jsonl 2>/dev/null | wc -l)
-  printf '  %-9s %8s req/s  p50 %7s ms  p99 %7s ms  %7d 2xx  %6d non-2xx  %4d socket errors  stored %7d  delivered %7d\n' \
-    "$name" "$rps" "$l50" "$l99" "$((reqs - non2xx))" "$non2xx" "$sockerr" "$stored" "$delivered"
+  printf '  %-9s %8s req/s  p50 %7s ms  p99 %7s ms  %7d 2xx  %6d non-2xx  %4d socket errors  stored %7d  delivered %7d  %6s us CPU/trigger (hookd%s)\n' \
+    "$name" "$rps" "$l50" "$l99" "$((reqs - non2xx))" "$non2xx" "$sockerr" "$stored" "$delivered" \
+    "$us" "$([ -n "$pgp" ] && echo " + PostgreSQL")"
   if [ "$stored" -lt "$((reqs - non2xx))" ]; then
     echo "bench: $name: LOST $((reqs - non2xx - stored)) acknowledged triggers" >&2
     exit 1
