@@ -3,8 +3,9 @@
  * input byte chooses how: odd, the bytes go in as they are (a corrupt record must be ignored);
  * even, the fast-wake record and the press queue get a valid CRC over the fuzzed contents
  * (what a valid CRC over nonsense would do). Then a whole wake runs on the test board: a press
- * sent to a server that answers 200, or a timer wake, with the queue's invariants checked
- * after it. */
+ * sent to a server that answers 200, or a timer wake, or RESET pressed while awake (a
+ * HARD_RESET: a double press, or none, by what the queue's wake marker says), the button on
+ * BUTTON_PIN held or not, with the queue's invariants checked after it. */
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +19,8 @@ static const char *CONFIG =
     "WIFI_SSID = 'home-net'\n"
     "WIFI_PASSWORD = 'correct horse'\n"
     "WEBHOOK_URL = 'http://hooks.example/trigger/button_pressed/with/key/abc'\n"
-    "BUTTON_ID = 'micropython1'\n";
+    "BUTTON_ID = 'micropython1'\n"
+    "BUTTON_PIN = 12\nDOUBLE_EVENT = 'button_double'\nLONG_EVENT = 'button_long'\n";
 
 static void fix_crc(size_t off, size_t size)
 {
@@ -54,8 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a wake: a press (or the timer, by the sleep's length) with a server that says 200 */
     uint8_t tls_tail[HAL_RTC_TLS_SIZE];
     memcpy(tls_tail, tb_rtc + HAL_RTC_TLS_OFF, sizeof tls_tail);
-    tb_reset_cause = HAL_RESET_DEEPSLEEP;
-    tb_slept_for_ms = (mode >> 1) & 1 ? 60000 : (mode >> 2) * 1000;
+    tb_reset_cause = mode >> 7 ? HAL_RESET_HARD : HAL_RESET_DEEPSLEEP;
+    tb_slept_for_ms = mode >> 7 ? -1 : (mode >> 1) & 1 ? 60000 : ((mode >> 2) & 15) * 1000;
+    tb_pin_input[12] = (mode >> 6) & 1;   /* 0: the button held through the wake: long */
     tb_fs_put("config.py", CONFIG);
     tb_add_ap("home-net", "correct horse", 6, -58, HAL_AUTH_WPA2_PSK, 0);
     tb_dns_add("hooks.example", 0x0A000005u);
@@ -68,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the TLS session's bytes are not ours: never written */
     if (memcmp(tls_tail, tb_rtc + HAL_RTC_TLS_OFF, sizeof tls_tail) != 0)
         abort();
-    if (pq_load(&q) != BH_OK || q.count > PQ_MAX)
+    /* asleep, marked so: a RESET now is told from one while awake */
+    if (pq_load(&q) != BH_OK || q.count > PQ_MAX || q.wake != PQ_WAKE_ASLEEP)
         abort();
     return 0;
 }

@@ -32,7 +32,8 @@ static bool held(const bh_config *c)
 /* The newest press kept becomes kind, in RTC memory at once. */
 static void retype(int kind)
 {
-    presses.seq[presses.count - 1] |= (uint32_t)kind << PQ_KIND_SHIFT;
+    uint32_t *s = &presses.seq[presses.count - 1];
+    *s = (*s & PQ_SEQ_MASK) | (uint32_t)kind << PQ_KIND_SHIFT;
     pq_save(&presses);
 }
 
