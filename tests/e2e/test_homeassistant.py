@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "hookd"))
 from harness import SOURCE, WORLD, BoardTestCase  # noqa: E402
-from hookd_harness import Hookd, wait_for  # noqa: E402
+from hookd_harness import PASSWORD as ADMIN_PASSWORD, Hookd, wait_for  # noqa: E402
 
 # tests/hookd/test_homeassistant.py's broker, subscriber and the configs it checks field by
 # field against Home Assistant's documentation (loaded by path: this file has its name)
@@ -50,9 +50,21 @@ def doc_blocks():
     with open(DOC) as f:
         text = f.read()
     blocks = dict(re.findall(r"^<!-- e2e: ([^>]+?) -->\n```\w*\n(.*?)^```$", text, re.S | re.M))
-    for name in ("config.py", "applet", "config.py events", "applets events"):
+    for name in ("config.py", "applet", "api", "config.py events", "applets events"):
         assert name in blocks, f"{DOC}: no block marked <!-- e2e: {name} -->"
     return blocks
+
+
+def json_docs(text):
+    """The JSON documents in text, one after another (curl prints them without newlines)."""
+    dec, out, i = json.JSONDecoder(), [], 0
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+            continue
+        doc, i = dec.raw_decode(text, i)
+        out.append(doc)
+    return out
 
 
 def config_lines(text):
@@ -119,15 +131,28 @@ class HomeAssistantE2E(BoardTestCase):
                     .replace("YOUR_KEY", self.key))
 
     def add_applet(self, applet):
-        """POST /api/applets with the page's applet, its broker address made this one's."""
+        """The page's curl commands, run by bash in a folder of their own, with applet.json
+        the page's applet, its broker address made this one's."""
         self.assertEqual(applet["fields"]["host"], DOC_BROKER)
         self.assertEqual((applet["fields"]["username"], applet["fields"]["password"]),
                          (BROKER_USER, BROKER_PASSWORD))
         applet = copy.deepcopy(applet)
         applet["fields"]["host"] = "127.0.0.1"
         applet["fields"]["port"] = self.broker.port   # the page's broker is on 1883
-        st, a = self.hookd.api("POST", "/api/applets", applet)
-        self.assertEqual(st, 201, a)
+        saved = self.run_api(applet)
+        self.assertEqual({k: saved.get(k) for k in ("name", "event", "action", "fields")},
+                         applet)
+
+    def run_api(self, applet):
+        """What the page's last curl command printed, applet.json holding applet."""
+        cwd = tempfile.mkdtemp(dir=self.tmpdir)
+        with open(os.path.join(cwd, "applet.json"), "w") as f:
+            json.dump(applet, f)
+        script = self.local(self.docs["api"]).replace("your admin password", ADMIN_PASSWORD)
+        r = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json_docs(r.stdout)[-1]      # login's {"csrf"}, then the applet saved
 
     def make_board(self, *config_blocks):
         """A board whose config.py is the page's blocks, as they are but for the addresses."""
@@ -221,6 +246,12 @@ class HomeAssistantE2E(BoardTestCase):
         return b
 
     def test_press_in_value2(self):
+        # a mistake in a field: refused, as the page shows it
+        bad = json.loads(self.docs["applet"])
+        bad["fields"]["press"] = "value4"
+        with open(DOC) as f:
+            shown = re.search(r"refused\s+there instead, naming it \(`(.*?)`\)", f.read(), re.S)
+        self.assertEqual(self.run_api(bad), json.loads(re.sub(r"\s*\n\s*", " ", shown.group(1))))
         b = self.run_chain(["config.py"], [json.loads(self.docs["applet"])])
         events = sorted(self.hookd.events(limit=100), key=lambda e: e["id"])
         self.assertEqual([(e["event"], e["value1"], e["value2"]) for e in events],
