@@ -13,11 +13,11 @@
 #include "app/feedback.h"
 #include "app/payload.h"
 #include "app/presses.h"
+#include "app/scratch.h"
 #include "net/http.h"
 #include "net/wlan.h"
 
 static bh_config config;
-static http_response response;
 
 static int connect_wifi(void)
 {
@@ -57,13 +57,13 @@ static int call_webhook(const char *key)
         .ca_file = cfg_has(&config, CA_FILE) ? config.ca_file : NULL,
         .status_only = true,   /* the status line is all a press needs: sleep sooner */
     };
-    int err = fw_http_do(&request, &response, &config, connect_wifi);   /* urequests.post() */
-    if (err == BH_OK && response.status < 400) {
+    int err = fw_http_do(&request, &app_scratch.resp, &config, connect_wifi); /* urequests.post() */
+    if (err == BH_OK && app_scratch.resp.status < 400) {
         bh_printf("Webhook invoked\n");
         return BH_OK;
     }
     bh_printf("Webhook failed\n");
-    return app_http_fail(err, &response);   /* raise RuntimeError() */
+    return app_http_fail(err, &app_scratch.resp);   /* raise RuntimeError() */
 }
 
 static void show_error(void)

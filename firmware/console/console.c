@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/scratch.h"
 #include "console/console.h"
 #include "console/webrepl.h"
 #include "hal/hal.h"
@@ -27,12 +28,12 @@ static webrepl_cfg setup;
 static bool setup_status;
 static char pass1[10];
 
-/* big buffers, never needed at the same time */
-static union {
-    http_response resp;
-    hal_ap_info aps[BH_SCAN_MAX];
-    char text[4 * 64 + 8];
-} big;
+/* The big buffers (an HTTP command's answer, a scan, a repr or a file's bytes), never needed at
+ * the same time: the core's scratch buffer (app/scratch.h), free while the console runs (the
+ * app's run and call_webhook, run from a command, use it only while the command holds none of
+ * it). Reprs and reads of a file take TEXT_MAX bytes at a time, as with a buffer of their own. */
+#define TEXT_MAX (4 * 64 + 8)
+_Static_assert(TEXT_MAX <= sizeof app_scratch.text, "the scratch buffer holds a repr");
 
 void console_write(const char *s, size_t len)
 {
@@ -169,8 +170,8 @@ static void cmd_wlan(int argc, char **argv)
         if (argc == 3) {
             rc = wlan_ifconfig(ifc, &c);
             if (rc >= 0) {
-                wlan_repr_ifconfig(big.text, sizeof big.text, &c);
-                outf("%s\n", big.text);
+                wlan_repr_ifconfig(app_scratch.text, TEXT_MAX, &c);
+                outf("%s\n", app_scratch.text);
             }
         } else if (argc == 4 && !strcmp(argv[3], "dhcp")) {
             rc = wlan_ifconfig_dhcp(ifc);
@@ -195,8 +196,8 @@ static void cmd_wlan(int argc, char **argv)
             wlan_value v;
             rc = wlan_config_get(ifc, argv[3], &v);
             if (rc >= 0) {
-                wlan_repr_value(big.text, sizeof big.text, &v);
-                outf("%s\n", big.text);
+                wlan_repr_value(app_scratch.text, TEXT_MAX, &v);
+                outf("%s\n", app_scratch.text);
             }
         } else {
             wlan_kw kw[MAX_ARGS];
@@ -229,13 +230,13 @@ static void cmd_wlan(int argc, char **argv)
             rc = wlan_config_set(ifc, kw, n);
         }
     } else if (!strcmp(sub, "scan")) {
-        rc = wlan_scan(ifc, big.aps, BH_SCAN_MAX);
+        rc = wlan_scan(ifc, app_scratch.aps, BH_SCAN_MAX);
         if (rc >= 0) {
             int n = rc;
             char entry[4 * 32 + 80];
             out("[");
             for (int i = 0; i < n; i++) {
-                wlan_repr_scan_entry(entry, sizeof entry, &big.aps[i]);
+                wlan_repr_scan_entry(entry, sizeof entry, &app_scratch.aps[i]);
                 if (i)
                     out(", ");
                 out(entry);
@@ -310,14 +311,14 @@ static void cmd_http(char *s)
         .body_len = body ? strlen(body) : 0,
         .content_type = body ? "application/json" : NULL,
     };
-    int rc = http_do(&req, &big.resp);
+    int rc = http_do(&req, &app_scratch.resp);
     if (rc < 0) {
-        outf("OSError: %s\n", big.resp.error);
+        outf("OSError: %s\n", app_scratch.resp.error);
         return;
     }
-    outf("%d %s\n", big.resp.status, big.resp.reason);
-    console_write(big.resp.body, big.resp.body_len);
-    if (big.resp.body_len && big.resp.body[big.resp.body_len - 1] != '\n')
+    outf("%d %s\n", app_scratch.resp.status, app_scratch.resp.reason);
+    console_write(app_scratch.resp.body, app_scratch.resp.body_len);
+    if (app_scratch.resp.body_len && app_scratch.resp.body[app_scratch.resp.body_len - 1] != '\n')
         out("\n");
 }
 
@@ -389,8 +390,8 @@ static void cmd_rtc(int argc, char **argv)
             oserror(rc);
             return;
         }
-        wlan_repr_bytes(big.text, sizeof big.text, b, (size_t)len);
-        outf("%s\n", big.text);
+        wlan_repr_bytes(app_scratch.text, TEXT_MAX, b, (size_t)len);
+        outf("%s\n", app_scratch.text);
     } else if (argc == 4 && !strcmp(argv[1], "write") && parse_int(argv[2], &off) && off >= 0 &&
                (size_t)off + strlen(argv[3]) <= HAL_RTC_SIZE) {
         int rc = hal_rtc_write((size_t)off, argv[3], strlen(argv[3]));
@@ -408,10 +409,10 @@ static void cmd_ls(void)
     char name[72];
     out("[");
     for (int i = 0; hal_fs_list(i, name, sizeof name) >= 0; i++) {
-        wlan_repr_str(big.text, sizeof big.text, name, strlen(name));
+        wlan_repr_str(app_scratch.text, TEXT_MAX, name, strlen(name));
         if (i)
             out(", ");
-        out(big.text);
+        out(app_scratch.text);
     }
     out("]\n");
 }
@@ -425,14 +426,14 @@ static void cmd_cat(const char *name)
     }
     char last = '\n';
     for (uint32_t off = 0; off < (uint32_t)size;) {
-        int n = hal_fs_read(name, off, big.text, sizeof big.text);
+        int n = hal_fs_read(name, off, app_scratch.text, TEXT_MAX);
         if (n <= 0) {
             if (n < 0)
                 oserror(n);
             break;
         }
-        console_write(big.text, (size_t)n);
-        last = big.text[n - 1];
+        console_write(app_scratch.text, (size_t)n);
+        last = app_scratch.text[n - 1];
         off += (uint32_t)n;
     }
     if (last != '\n')

@@ -6,7 +6,10 @@
  * unless they ask for it.
  *
  * No heap: the request, the text of config.py, the test's response and a scan never live at
- * the same time, so they share one buffer.
+ * the same time, so they share one buffer, and it is the core's (app/scratch.h: the press
+ * path's answer, free while the set-up page runs inside run(), before any press is sent; the
+ * console's, which runs only after app_main() returns): 2 KB of static RAM that a board linking
+ * the set-up page does not pay twice (the ESP8266's 16 KB of data RAM, docs/esp8266.md).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "app/app.h"
 #include "app/config.h"
 #include "app/payload.h"
+#include "app/scratch.h"
 #include "bh_opts.h"
 #include "hal/hal.h"
 #include "net/http.h"
@@ -22,17 +26,18 @@
 #include "net/wlan.h"
 #include "portal/portal.h"
 
-static union {
-    char req[BH_PORTAL_REQ_MAX];   /* while a request is read */
-    char txt[BH_CFG_FILE_MAX];     /* config.py being checked, then written */
-    http_response resp;            /* the test press's answer */
-    hal_ap_info scan[BH_SCAN_MAX]; /* a scan, before the page lists it */
-} B;
+/* the scratch buffer (app/scratch.h) as the set-up page uses it, one at a time */
+#define REQ app_scratch.text       /* while a request is read, BH_PORTAL_REQ_MAX bytes */
+#define TXT app_scratch.text       /* config.py being checked, then written, BH_CFG_FILE_MAX */
+#define RESP app_scratch.resp      /* the test press's answer */
+_Static_assert(BH_PORTAL_REQ_MAX <= sizeof app_scratch.text &&
+               BH_CFG_FILE_MAX <= sizeof app_scratch.text, "the scratch buffer holds a request");
 static bh_config cfg;              /* the settings, as config.c reads them back */
 static struct {
     char ssid[33], pw[65], url[BH_URL_MAX], id[BH_CFG_STR_MAX];
 } F;                               /* what the form holds */
-static hal_ap_info aps[BH_PORTAL_APS];
+/* the networks the page lists, strongest first: the scan's results, sorted in place */
+static const hal_ap_info *const aps = app_scratch.aps;
 static int naps;
 static char msg[BH_HTTP_ERR_MAX + 128];
 static bool msg_ok;
@@ -132,22 +137,33 @@ static void page(int s, bool form)
     flush();
 }
 
-/* the networks in range, strongest first, each name once (hidden ones have none); B is free:
- * the request was read, the test is over */
+/* the networks in range, strongest first, each name once at its strongest AP (hidden ones
+ * have none), the BH_PORTAL_APS strongest; sorted in place in the scratch buffer, which is
+ * free: the request was read, the test is over, and the page is sent from the list before
+ * anything else uses it */
 static void scan(void)
 {
-    const hal_ap_info *all = B.scan;
-    int n = wlan_scan(WLAN_STA, B.scan, BH_SCAN_MAX);
+    hal_ap_info *a = app_scratch.aps;
+    int n = wlan_scan(WLAN_STA, a, BH_SCAN_MAX);
     naps = 0;
     for (int i = 0; i < n; i++) {
+        hal_ap_info ap = a[i];   /* the list is a[0..naps), naps <= i: a[i] may be moved over */
         int j = 0;
-        while (j < naps && strcmp(aps[j].ssid, all[i].ssid))
+        while (j < naps && strcmp(a[j].ssid, ap.ssid))
             j++;
-        if (!all[i].ssid[0] || j < naps || naps == BH_PORTAL_APS)
-            continue;
-        for (j = naps++; j > 0 && aps[j - 1].rssi < all[i].rssi; j--)
-            aps[j] = aps[j - 1];
-        aps[j] = all[i];
+        if (!ap.ssid[0] || (j < naps && a[j].rssi >= ap.rssi))
+            continue;   /* hidden, or its name is listed as strong already */
+        if (j == naps && naps == BH_PORTAL_APS) {
+            if (a[naps - 1].rssi >= ap.rssi)
+                continue;   /* the list is full of stronger ones */
+            j = naps - 1;   /* the weakest gives up its place */
+        } else if (j == naps) {
+            naps++;
+        }
+        /* a[j] is free (a new place, the same name's weaker AP, the weakest): ap moves up */
+        for (; j > 0 && a[j - 1].rssi < ap.rssi; j--)
+            a[j] = a[j - 1];
+        a[j] = ap;
     }
 }
 
@@ -228,12 +244,12 @@ static int check(const char *body, size_t len, bool *force)
     if (!F.id[0])
         return say(false, "Type the button id (sent as value1).");
     portal_settings ps = {F.ssid, F.pw, F.url, F.id};
-    int n = portal_config_text(&ps, B.txt, sizeof B.txt);
+    int n = portal_config_text(&ps, TXT, BH_CFG_FILE_MAX);
     if (n < 0)
         return say(false, "These settings are too long for config.py (%d bytes at most).",
                    BH_CFG_FILE_MAX);
     /* what the board will read at the next press, read now */
-    if (cfg_parse("config.py", B.txt, (size_t)n, &cfg, config_diag, NULL) < 0)
+    if (cfg_parse("config.py", TXT, (size_t)n, &cfg, config_diag, NULL) < 0)
         return BH_ERR_ARG;
     if (strcmp(cfg.wifi_ssid, F.ssid) || strcmp(cfg.wifi_password, F.pw) ||
         strcmp(cfg.webhook_url, F.url) || strcmp(cfg.button_id, F.id))
@@ -271,19 +287,19 @@ static int test_press(void)
                       .body_len = n > 0 ? (size_t)n : 0, .content_type = "application/json",
                       .total_timeout_ms = (uint32_t)cfg.http_timeout * 1000u,
                       .status_only = true};
-    int err = n < 0 ? n : http_do(&q, &B.resp);
+    int err = n < 0 ? n : http_do(&q, &RESP);
     if (err < 0) {
-        say(false, "The webhook URL did not answer: %s.", n < 0 ? bh_strerror(n) : B.resp.error);
+        say(false, "The webhook URL did not answer: %s.", n < 0 ? bh_strerror(n) : RESP.error);
         return err;
     }
-    int code = B.resp.status;
+    int code = RESP.status;
     if (code >= 400) {
-        say(false, "The webhook URL answered %d %s%s.", code, B.resp.reason,
+        say(false, "The webhook URL answered %d %s%s.", code, RESP.reason,
             code == 401 || code == 403 ? ": the key in it is wrong" : "");
         return BH_ERR_PROTO;
     }
     return say(true, "Joined '%s'; the test press was answered %d %s.", F.ssid, code,
-               B.resp.reason);
+               RESP.reason);
 }
 
 static bool save(const char *body, size_t len)
@@ -298,8 +314,8 @@ static bool save(const char *body, size_t len)
     char was[sizeof msg];
     memcpy(was, msg, sizeof was);
     portal_settings ps = {F.ssid, F.pw, F.url, F.id};
-    int n = portal_config_text(&ps, B.txt, sizeof B.txt);   /* B held the test's answer */
-    int rc = n < 0 ? n : hal_fs_write("config.py", 0, B.txt, (size_t)n);
+    int n = portal_config_text(&ps, TXT, BH_CFG_FILE_MAX);   /* it held the test's answer */
+    int rc = n < 0 ? n : hal_fs_write("config.py", 0, TXT, (size_t)n);
     if (rc < 0) {
         say(false, "config.py could not be written: %s.", bh_strerror(rc));
         return false;
@@ -325,17 +341,17 @@ static bool serve(int s)
     int hl = 0;
     uint32_t t0 = hal_millis();
     while (hl == 0 || n < (size_t)hl + r.body_len) {
-        if (n == sizeof B.req) {
+        if (n == BH_PORTAL_REQ_MAX) {
             answer(s, hl ? "413 Content Too Large" : "431 Request Header Fields Too Large",
                    "request too large");
             return false;
         }
-        int got = hal_tcp_recv(s, B.req + n, sizeof B.req - n, 5000);
+        int got = hal_tcp_recv(s, REQ + n, BH_PORTAL_REQ_MAX - n, 5000);
         if (got <= 0 || hal_millis() - t0 > 10000)
             return false;   /* gone, or too slow: nobody to answer */
         n += (size_t)got;
         if (hl == 0)
-            hl = preq_parse(B.req, n, sizeof B.req, &r);
+            hl = preq_parse(REQ, n, BH_PORTAL_REQ_MAX, &r);
         if (hl < 0) {
             answer(s, hl == BH_ERR_TOOBIG ? "413 Content Too Large"
                       : hl == BH_ERR_UNSUPPORTED ? "501 Not Implemented" : "400 Bad Request", r.why);
@@ -351,7 +367,7 @@ static bool serve(int s)
         /* a page from elsewhere, open in the same browser, posting to the board */
         answer(s, "403 Forbidden", "a form from another site is refused");
     } else if (r.method == PREQ_POST && save_path && r.form) {
-        bool done = save(B.req + hl, r.body_len);
+        bool done = save(REQ + hl, r.body_len);
         if (!done)
             scan();
         page(s, !done);
@@ -398,7 +414,7 @@ int portal_run(int cfg_err)
         done = serve(s);
         /* what the browser sent past an answered error is read first: a socket closed with
          * unread bytes is reset, and the reset can destroy the answer before it is read */
-        for (int k = 0; k < 4 && hal_tcp_recv(s, B.req, sizeof B.req, 50) > 0; k++)
+        for (int k = 0; k < 4 && hal_tcp_recv(s, REQ, BH_PORTAL_REQ_MAX, 50) > 0; k++)
             ;
         hal_tcp_close(s);
         last = hal_millis();

@@ -89,6 +89,36 @@ class PortalTest(BoardTestCase):
         self.assertNotIn("80", b.state_json().get("listening", {}))
         self.assertNotIn("Set-up", b.console())
 
+    @staticmethod
+    def networks(page):
+        """the page's list of networks: (name, dBm) in its order"""
+        return [(n, int(d)) for n, d in
+                re.findall(r'<option value="([^"]*)"[^>]*>[^<]*\((-?\d+) dBm\)</option>', page)]
+
+    def test_the_list_of_networks(self):
+        # 15 APs in the order a radio might give them: a name twice (its weaker AP first), a
+        # hidden one, and 13 names for 12 places on the page
+        names = [(f"net-{i:02}", rssi) for i, rssi in enumerate(
+            (-40, -75, -52, -88, -61, -47, -83, -56, -66, -79, -44, -91), 1)]
+        aps = [("home-net", -70, False), ("secret", -30, True)] + \
+              [(n, r, False) for n, r in names] + [("home-net", -50, False)]
+        world = dict(PWORLD, aps=[
+            {"ssid": n, "bssid": f"02:00:00:00:00:{i:02x}", "channel": 1 + i % 11, "rssi": r,
+             "auth": "WPA2_PSK", "password": "correct horse", "hidden": h}
+            for i, (n, r, h) in enumerate(aps)])
+        b = self.board(world=world, config=False)
+        port = self.page_port(b)
+        # each name once at its strongest, strongest first, the hidden one not at all, and
+        # the 12 strongest of the 13 names (net-12 at -91 dBm left out)
+        want = sorted(names[:11] + [("home-net", -50)], key=lambda x: -x[1])
+        self.assertEqual(self.networks(self.get(port)[1]), want)
+        # after a test press that failed (its answer in the buffer the scan uses), the page
+        # lists them again, the network picked selected
+        page = self.save(port, ssid="net-01", pw="wrong", url="http://127.0.0.1:9/x", id="b1")
+        self.assertEqual(self.msg(page), ("bad", "Wrong password for the network 'net-01'."))
+        self.assertEqual(self.networks(page), want)
+        self.assertIn('<option value="net-01" selected>', page)
+
     def test_bad_input(self):
         r = self.receiver()
         b = self.board(world=PWORLD, config=False)
