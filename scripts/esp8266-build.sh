@@ -67,7 +67,7 @@ cc() { # cc SRC OBJ [extra flags]
 portable=() glue=() port=()
 # objects are named DIR_file.o: esp8266-image.py's budget tells the modules apart by it
 # (console_*.o, portal_*.o, the rest the button firmware's)
-for d in hal net app console; do
+for d in hal net app console portal; do
   for c in "$src"/firmware/$d/*.c; do o=$obj/${d}_$(basename "${c%.c}").o; cc "$c" "$o"; portable+=("$o"); done
 done
 for c in "$src"/firmware/fs/fs.c "$src"/firmware/fs/fs_hal.c; do
@@ -132,7 +132,7 @@ python3 "$src/scripts/esp8266-image.py" write "$elf" "$out"
 # printed here; a budget exceeded fails the test esp8266.image, not the build, so that
 # `make check` still runs every test
 python3 "$src/scripts/esp8266-image.py" budget "$elf" "$out/buttonhook.map" ||
-  echo "esp8266: over budget (the test esp8266.image fails)"
+  echo "esp8266: over budget or a module missing (above; the test esp8266.image fails)"
 
 # The SDK's PHY init data with byte 107 set to 255: the ADC then reads the chip's supply
 # (system_get_vdd33(), hal_supply_mv(): {battery_mv}, LOW_BATTERY_MV) instead of the TOUT pin

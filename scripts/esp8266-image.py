@@ -179,7 +179,8 @@ def map_inputs(map_path):
 # The project's modules, told apart by the object names scripts/esp8266-build.sh gives them
 # (firmware/DIR/x.c becomes DIR_x.o in libbh_esp.a): the button firmware (hal, net, app, fs,
 # ports/lwip, ports/esp8266 and the veneers), and the optional components, each on its own
-# line as in scripts/cross-size.sh.
+# line as in scripts/cross-size.sh. The image links all three (the set-up page runs at
+# power-on without config.py or with the jumper in, docs/portal.md): one missing is a fault.
 MODULES = [
     ("button", "the button firmware (hal, net, app, fs, ports/lwip, ports/esp8266)"),
     ("console", "the console and WebREPL (firmware/console)"),
@@ -229,6 +230,7 @@ def budget(elf_path, map_path):
         data, rodata, bss, flash, objs = own[mod]
         if not objs:
             print(f"the project's own DRAM, {what}: not in this image")
+            bad.append(f"{what}: not in the image (no {mod}_*.o in the link map)")
             continue
         total += data + rodata + bss
         print(f"the project's own DRAM, {what}: {data + rodata + bss} B (data {data} + rodata "

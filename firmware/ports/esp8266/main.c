@@ -19,6 +19,7 @@
 #include "console/console.h"
 #include "esp.h"
 #include "fs/fs.h"
+#include "portal/portal.h"
 #include "ports/lwip/bhl.h"
 #include "ports/lwip/lwip_port.h"
 #include "taskq.h"
@@ -170,6 +171,9 @@ static void mount(void)
 static void start(void)
 {
     mount();
+    /* the set-up page at power-on when config.py is missing or the jumper is in, as on the
+     * simulated board (docs/portal.md): the board's AP, http://192.168.4.1/ */
+    app_setup = portal_run;
     app_main();
     console_main();
 }
