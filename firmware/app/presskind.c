@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/fastwake.h"
 #include "app/placeholders.h"
 #include "app/presses.h"
 #include "app/presskind.h"
@@ -15,12 +16,17 @@ int ph_press(char *out, size_t cap)
 }
 
 /* Still held BH_LONG_PRESS_MS after the boot began (the press began before it): a long press.
- * The button pulls the pin to GND against the pull-up. */
+ * The button pulls the pin to GND against the pull-up. While it is held the station's
+ * auto-connect at boot (wlan_init(), as the SDK's) would have the second to scan and ask
+ * DHCP, the full join's 2.4 s of modeled radio more; with an AP kept, it is stopped, and
+ * connect_wifi() joins the fast way once the kind is known (docs/press-kinds.md). */
 static bool held(const bh_config *c)
 {
     if (!cfg_has(c, BUTTON_PIN))
         return false;
     hal_pin_mode(c->button_pin, HAL_PIN_IN, HAL_PULL_UP);
+    if (hal_pin_read(c->button_pin) == 0 && c->fast_wake && fw_rtc.channel)
+        hal_radio_leave();
     while (hal_pin_read(c->button_pin) == 0) {
         if (hal_millis() >= BH_LONG_PRESS_MS)
             return true;

@@ -198,6 +198,14 @@ class HomeAssistantE2E(BoardTestCase):
             self.assertEqual(len(posts), 1, posts)
             reports = [e for e in evs if e["event"] == "report" and e["boot"] < posts[0]["boot"]]
             sent_mv.append(str(reports[-1]["battery_mv"]))
+            # with the AP and lease kept since the first press, no wake scans: not even the
+            # long press's, whose held second the station's auto-connect would fill with a
+            # full join (firmware/app/presskind.c)
+            sent = [e for e in evs if e["event"] == "report" and e["boot"] == posts[0]["boot"]]
+            if k:
+                self.assertEqual(sent[0]["scans"], 0, sent)
+            if how and how[0] == "--hold":
+                self.assertEqual(sent[0]["dhcp"], 0, sent)
         return sent_mv
 
     def check_home_assistant(self, got, sent_mv, b, bid):

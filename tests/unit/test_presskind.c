@@ -230,6 +230,23 @@ static void test_long_press(void)
     CHECK(tb_now_ms >= 300 && tb_now_ms < 350);
     CHECK_INT(kind_of(saved().seq[0]), PRESS_SINGLE);
     CHECK_INT(saved().wake, PQ_WAKE_SINGLE);
+    /* the station's auto-connect at boot would join the full way while the button is held:
+     * with an AP kept (FAST_WAKE) it is stopped, for the fast join after; without one it
+     * goes on (it is the join the wake needs) */
+    for (int kept = 1; kept >= 0; kept--) {
+        boot(HAL_RESET_DEEPSLEEP, 5000);
+        tb_add_ap("home-net", "", 6, -60, HAL_AUTH_OPEN, 0);
+        fw_rtc.channel = kept ? 6 : 0;
+        tb_sta_active = 1;
+        hal_join_params auto_connect = {"home-net", "", NULL, 0, NULL, NULL};
+        CHECK_INT(hal_radio_join(&auto_connect), BH_OK);
+        CHECK_INT(hal_radio_link(), HAL_LINK_CONNECTING);
+        tb_pin_input[12] = 0;
+        tb_pin_release_ms[12] = 2500;
+        CHECK(press_wake(&cfg));
+        CHECK_INT(kind_of(saved().seq[saved().count - 1]), PRESS_LONG);
+        CHECK_INT(hal_radio_link(), kept ? HAL_LINK_IDLE : HAL_LINK_GOT_IP);
+    }
     /* without BUTTON_PIN the pin is not read: a single, at once */
     power_on("LONG_EVENT = 'button_long'\n");
     boot(HAL_RESET_DEEPSLEEP, 5000);
