@@ -226,3 +226,22 @@ class BoardTestCase(unittest.TestCase):
         b = Board(self.tmp, name=name, **kw)
         self.boards.append(b)
         return b
+
+
+class HookdBoardTestCase(BoardTestCase):
+    """BoardTestCase with one real hookd for the whole class (tests/hookd/hookd_harness.py):
+    self.hookd, and self.key, its trigger key."""
+
+    @classmethod
+    def setUpClass(cls):
+        from hookd_harness import Hookd   # the caller put tests/hookd on sys.path
+        cls.hookd = Hookd()
+        cls.hookd.start()
+        cls.key = cls.hookd.key()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            assert cls.hookd.stop() == 0, cls.hookd.log()
+        finally:
+            cls.hookd.cleanup()

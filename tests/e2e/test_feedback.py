@@ -13,8 +13,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "hookd"))
-from harness import WORLD, BoardTestCase  # noqa: E402
-from hookd_harness import Hookd  # noqa: E402
+from harness import WORLD, HookdBoardTestCase  # noqa: E402
 
 # lit for 100 ms and dark for 100 ms, both LEDs together, twice (app/feedback.h)
 SUCCESS = [("D4", True), ("D0", True), ("D4", False), ("D0", False)] * 2
@@ -34,20 +33,7 @@ def battery_world(mAh, full_mv=3300, empty_mv=2500):
     return w
 
 
-class FeedbackTest(BoardTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.hookd = Hookd()
-        cls.hookd.start()
-        cls.key = cls.hookd.key()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            assert cls.hookd.stop() == 0, cls.hookd.log()
-        finally:
-            cls.hookd.cleanup()
-
+class FeedbackTest(HookdBoardTestCase):
     def url(self):
         return f"http://127.0.0.1:{self.hookd.port}/trigger/button_pressed/with/key/{self.key}"
 

@@ -19,8 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "hookd"))
-from harness import WORLD, BoardTestCase, free_port  # noqa: E402
-from hookd_harness import Hookd  # noqa: E402
+from harness import WORLD, HookdBoardTestCase, free_port  # noqa: E402
 
 AWAKE_MAX = 6
 
@@ -139,20 +138,7 @@ class Proxy:
             c.close()
 
 
-class PressTest(BoardTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.hookd = Hookd()
-        cls.hookd.start()
-        cls.key = cls.hookd.key()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            assert cls.hookd.stop() == 0, cls.hookd.log()
-        finally:
-            cls.hookd.cleanup()
-
+class PressTest(HookdBoardTestCase):
     def setUp(self):
         super().setUp()
         self.proxy = Proxy(self.hookd.port)

@@ -24,8 +24,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "hookd"))
-from harness import WORLD, BoardTestCase  # noqa: E402
-from hookd_harness import Hookd  # noqa: E402
+from harness import WORLD, HookdBoardTestCase  # noqa: E402
 from test_presses import Proxy  # noqa: E402
 
 
@@ -69,20 +68,7 @@ class HoldingProxy(Proxy):
             c.close()
 
 
-class PressKindTest(BoardTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.hookd = Hookd()
-        cls.hookd.start()
-        cls.key = cls.hookd.key()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            assert cls.hookd.stop() == 0, cls.hookd.log()
-        finally:
-            cls.hookd.cleanup()
-
+class PressKindTest(HookdBoardTestCase):
     def setUp(self):
         super().setUp()
         self.proxy = HoldingProxy(self.hookd.port)
