@@ -18,27 +18,9 @@ const os = require('os');
 const path = require('path');
 const {chromium} = require('playwright-core');
 
-const SIMBOARD = process.env.SIMBOARD || 'simboard';
+const {SIMBOARD, counts, check, step, ctl, sleep, finish} = require('./steps');
 const HOOKD = process.env.HOOKD || 'hookd';
 const WAIT = 30000;
-let passed = 0, failed = 0;
-
-function check(name, ok, detail) {
-  if (ok) { passed++; console.log('ok   ' + name); }
-  else { failed++; console.log('FAIL ' + name + (detail !== undefined ? ': ' + detail : '')); }
-}
-async function step(name, fn) {
-  try {
-    const r = await fn();
-    check(name, r === undefined || r === true, JSON.stringify(r));
-  } catch (e) {
-    check(name, false, (e && e.message ? e.message : String(e)).split('\n')[0]);
-  }
-}
-function ctl(state, ...args) {
-  return execFileSync(SIMBOARD, [args[0], '--state', state, ...args.slice(1)], {encoding: 'utf8'});
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* hookd on a free port with one applet: every button_pressed is a line in presses.jsonl */
 function startHookd(tmp) {
@@ -183,13 +165,12 @@ async function main() {
     if (browser) await browser.close();
     if (board) { try { ctl(state, 'off'); } catch (e) { board.kill(); } }
     if (hookd) hookd.proc.kill();
-    if (failed) {
+    if (counts.failed) {
       try { console.log(fs.readFileSync(path.join(tmp, 'board.out'), 'utf8')); } catch (e) { /* none */ }
     }
     fs.rmSync(tmp, {recursive: true, force: true});
   }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
+  finish();
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -9,34 +9,16 @@
  */
 'use strict';
 
-const {execFileSync, spawn} = require('child_process');
+const {spawn} = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const {chromium} = require('playwright-core');
 
-const SIMBOARD = process.env.SIMBOARD || 'simboard';
+const {SIMBOARD, check, step, ctl, sleep, finish} = require('./steps');
 const PASSWORD = 'pAss42';
 const WAIT = 20000;
-let passed = 0, failed = 0;
-
-function check(name, ok, detail) {
-  if (ok) { passed++; console.log('ok   ' + name); }
-  else { failed++; console.log('FAIL ' + name + (detail !== undefined ? ': ' + detail : '')); }
-}
-async function step(name, fn) {
-  try {
-    const r = await fn();
-    check(name, r === undefined || r === true, JSON.stringify(r));
-  } catch (e) {
-    check(name, false, (e && e.message ? e.message : String(e)).split('\n')[0]);
-  }
-}
-function ctl(state, ...args) {
-  return execFileSync(SIMBOARD, [args[0], '--state', state, ...args.slice(1)], {encoding: 'utf8'});
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bh-webrepl-'));
@@ -128,8 +110,7 @@ async function main() {
     try { ctl(state, 'off'); } catch (e) { board.kill(); }
     fs.rmSync(tmp, {recursive: true, force: true});
   }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
+  finish();
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
