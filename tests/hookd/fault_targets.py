@@ -21,27 +21,7 @@ import unittest
 
 from aiosmtpd.controller import Controller
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, up, timeout=10, proc=None):
-    """Waits until 127.0.0.1:port accepts connections (up) or refuses them (not up)."""
-    end = time.time() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            ok = up
-        except OSError:
-            ok = not up
-        if ok:
-            return
-        if time.time() > end or (proc is not None and proc.poll() is not None):
-            raise AssertionError("port %d did not go %s" % (port, "up" if up else "down"))
-        time.sleep(0.05)
+from hookd_harness import free_port, wait_port
 
 
 class SmtpServer:

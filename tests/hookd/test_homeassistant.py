@@ -20,31 +20,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import Hookd, NO_LIMITS, SLOW, wait_for  # noqa: E402
+from hookd_harness import Hookd, NO_LIMITS, SLOW, free_port, wait_for, wait_port  # noqa: E402
 
 TYPES = ["single", "double", "long"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, up, proc=None):
-    """Waits until 127.0.0.1:port accepts connections (up) or refuses them (not up)."""
-    end = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            ok = up
-        except OSError:
-            ok = not up
-        if ok:
-            return
-        if time.time() > end or (proc is not None and proc.poll() is not None):
-            raise AssertionError("port %d did not go %s" % (port, "up" if up else "down"))
-        time.sleep(0.05)
 
 
 class Broker:
