@@ -55,7 +55,8 @@ typedef struct hk_conn {
 struct hk_http {
     hk_app *app;
     struct MHD_Daemon *d;
-    int listen_fd;
+    int listen_fd;               /* libmicrohttpd closes it in MHD_stop_daemon */
+    atomic_bool quiesced;        /* stopping: connections accepted now are closed at once */
     atomic_int inflight;         /* requests between their first byte and their end */
     /* the guard */
     pthread_mutex_t mu;
@@ -145,6 +146,14 @@ static void shed(hk_http *h, hk_conn *c, uint64_t *counter)
     h->shedding++;
     (*counter)++;
     shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Stopping: a connection accepted after hk_http_quiesce() is closed at once, never read. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)addr;
+    (void)len;
+    return atomic_load(&((hk_http *)cls)->quiesced) ? MHD_NO : MHD_YES;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
@@ -1031,7 +1040,7 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h,
+        flags, 0, on_accept, h, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
@@ -1049,25 +1058,31 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
     }
     if (pthread_create(&h->guard, NULL, guard_main, h) != 0) {
         snprintf(err, errcap, "cannot start the HTTP server's guard thread");
-        MHD_stop_daemon(h->d);
+        MHD_stop_daemon(h->d);   /* closes the listening socket */
+        h->listen_fd = -1;
         goto fail;
     }
     h->guard_started = true;
     return h;
 fail:
-    close(h->listen_fd);
+    if (h->listen_fd >= 0)
+        close(h->listen_fd);
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
     return NULL;
 }
 
+/* No new connections from now on. Not MHD_quiesce_daemon(): with a thread pool over epoll,
+ * libmicrohttpd 0.9.75 takes the listening socket out of each worker's epoll set from this
+ * thread while a worker at its connection limit may take it out too, and the loser's
+ * EPOLL_CTL_DEL fails with ENOENT, which it treats as fatal ("Failed to remove listen FD from
+ * epoll set", abort: seen stopping an instance under load in test_pg_cluster). Connections
+ * the kernel still accepts are closed by on_accept before a byte is read; the listening
+ * socket itself goes with MHD_stop_daemon(). */
 void hk_http_quiesce(hk_http *h)
 {
-    MHD_socket fd = MHD_quiesce_daemon(h->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-    h->listen_fd = -1;
+    atomic_store(&h->quiesced, true);
 }
 
 bool hk_http_drain(hk_http *h, unsigned timeout_ms)
@@ -1089,9 +1104,8 @@ void hk_http_stop(hk_http *h)
         pthread_mutex_unlock(&h->mu);
         pthread_join(h->guard, NULL);
     }
-    MHD_stop_daemon(h->d);   /* its connections' CLOSED notifications still take h->mu */
-    if (h->listen_fd >= 0)
-        close(h->listen_fd);
+    MHD_stop_daemon(h->d);   /* its connections' CLOSED notifications still take h->mu; it
+                              * closes the listening socket */
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
