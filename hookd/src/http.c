@@ -1073,16 +1073,22 @@ fail:
     return NULL;
 }
 
-/* No new connections from now on. Not MHD_quiesce_daemon(): with a thread pool over epoll,
- * libmicrohttpd 0.9.75 takes the listening socket out of each worker's epoll set from this
- * thread while a worker at its connection limit may take it out too, and the loser's
- * EPOLL_CTL_DEL fails with ENOENT, which it treats as fatal ("Failed to remove listen FD from
- * epoll set", abort: seen stopping an instance under load in test_pg_cluster). Connections
- * the kernel still accepts are closed by on_accept before a byte is read; the listening
- * socket itself goes with MHD_stop_daemon(). */
+/* No new connections from now on: the listening socket is shut down, so the kernel refuses
+ * connects (and resets those waiting in its backlog). Not MHD_quiesce_daemon(): with a thread
+ * pool over epoll, libmicrohttpd 0.9.75 takes the listening socket out of each worker's epoll
+ * set from this thread while a worker at its connection limit may take it out too, and the
+ * loser's EPOLL_CTL_DEL fails with ENOENT, which it treats as fatal ("Failed to remove listen
+ * FD from epoll set", abort: seen stopping an instance under load in asan.test_pg_cluster).
+ * The cost: the shut-down socket stays readable in the workers' epoll sets and accept() fails
+ * with EINVAL (which libmicrohttpd ignores, "can happen during shutdown"), so the workers turn
+ * without sleeping until MHD_stop_daemon(), at most the drain (DRAIN_MS) and the store's stop.
+ * A connection accepted just before the shutdown is closed by on_accept, never read. The
+ * socket itself is closed by MHD_stop_daemon(). */
 void hk_http_quiesce(hk_http *h)
 {
     atomic_store(&h->quiesced, true);
+    if (h->listen_fd >= 0)
+        shutdown(h->listen_fd, SHUT_RD);
 }
 
 bool hk_http_drain(hk_http *h, unsigned timeout_ms)
