@@ -21,7 +21,7 @@ import unittest
 
 from aiosmtpd.controller import Controller
 
-from hookd_harness import free_port, wait_port
+from hookd_harness import free_port, mosquitto_sub, wait_port
 
 
 class SmtpServer:
@@ -180,18 +180,8 @@ class Subscriber:
         self.topic = topic.rstrip("#")
         self.messages = []
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1",
-                                      "-p", str(port), "-t", topic, "-q", "1", "-c",
-                                      "-i", "hookd-faults-%d" % os.getpid(), "-v", "-d"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        seen = []
-        while True:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError("mosquitto_sub: " + "".join(seen))
-            seen.append(line)
-            if "SUBACK" in line:
-                break
+        self.proc = mosquitto_sub("-h", "127.0.0.1", "-p", str(port), "-t", topic, "-q", "1",
+                                  "-c", "-i", "hookd-faults-%d" % os.getpid(), "-v")
         self.thread = threading.Thread(target=self.read, daemon=True)
         self.thread.start()
 

@@ -284,6 +284,21 @@ def wait_port(port, up, timeout=10, proc=None):
         time.sleep(0.05)
 
 
+def mosquitto_sub(*args):
+    """mosquitto_sub with args, line-buffered and with -d, once the broker's SUBACK is seen (so
+    no message published after this returns is missed): the process, its output still to read."""
+    proc = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", *args, "-d"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = []
+    while True:
+        line = proc.stdout.readline().decode()
+        if not line:
+            raise RuntimeError("mosquitto_sub: " + "".join(seen))
+        seen.append(line)
+        if "SUBACK" in line:
+            return proc
+
+
 def wait_for(what, check, timeout=30, h=None):
     """Polls check() until it returns something true (returned), or fails after timeout
     seconds (longer under a sanitizer or valgrind) naming what, with hookd h's log if given."""

@@ -20,7 +20,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import Hookd, NO_LIMITS, SLOW, free_port, wait_for, wait_port  # noqa: E402
+from hookd_harness import (Hookd, NO_LIMITS, SLOW, free_port, mosquitto_sub, wait_for,  # noqa: E402
+                           wait_port)
 
 TYPES = ["single", "double", "long"]
 
@@ -66,19 +67,9 @@ class Sub:
     def __init__(self, port):
         self.msgs = []
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(port),
-             "-t", "homeassistant/#", "-t", "hookd/#", "-q", "1", "-V", "5",
-             "--retain-as-published", "-d", "-F", r"%r\t%t\t%p"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        seen = []
-        while True:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError("mosquitto_sub: " + "".join(seen))
-            seen.append(line)
-            if "SUBACK" in line:
-                break
+        self.proc = mosquitto_sub("-h", "127.0.0.1", "-p", str(port), "-t", "homeassistant/#",
+                                  "-t", "hookd/#", "-q", "1", "-V", "5", "--retain-as-published",
+                                  "-F", r"%r\t%t\t%p")
         self.thread = threading.Thread(target=self.read, daemon=True)
         self.thread.start()
 
