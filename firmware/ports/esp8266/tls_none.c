@@ -6,7 +6,7 @@
  * MBEDTLS_SSL_MAX_FRAGMENT_LENGTH (config_esp.h; no mbedtls_ssl_conf_max_frag_len in the
  * library), so the client cannot ask a server for records smaller than TLS's 16 KB, and two
  * such buffers (33,434 bytes) leave no room for the handshake in the heap this image leaves
- * (at most 37,520 bytes at user_init with the read-only data in flash, before the SDK's own
+ * (at most 37,256 bytes at user_init with the read-only data in flash, before the SDK's own
  * use; docs/esp8266.md has the arithmetic). An https:// webhook fails with this reason
  * instead of sending the press in clear text.
  */
