@@ -87,21 +87,15 @@ class PasswordBroker(Broker):
         subprocess.run(["mosquitto_passwd", "-c", "-b", pw, BROKER_USER, BROKER_PASSWORD],
                        check=True, capture_output=True)
         os.chmod(pw, 0o600)
-        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not os.path.exists(self.exe):
-            raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
-        self.port, self.sub_port = _ha.free_port(), _ha.free_port()
-        self.conf = os.path.join(tmp, "broker.conf")
-        self.logpath = os.path.join(tmp, "broker.log")
-        with open(self.conf, "w") as f:
-            if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
-                f.write("user root\n")
-            f.write(f"per_listener_settings true\npersistence false\nlog_dest stderr\n"
-                    f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
-                    f"password_file {pw}\n"
-                    f"listener {self.sub_port} 127.0.0.1\nallow_anonymous true\n")
-        self.proc = None
-        self.start()
+        self.pw = pw
+        self.sub_port = _ha.free_port()
+        super().__init__(tmp)
+
+    def conf_text(self):
+        return (f"per_listener_settings true\npersistence false\n"
+                f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
+                f"password_file {self.pw}\n"
+                f"listener {self.sub_port} 127.0.0.1\nallow_anonymous true\n")
 
 
 class HomeAssistantE2E(BoardTestCase):

@@ -11,16 +11,13 @@ import email
 import email.policy
 import http.server
 import os
-import shutil
 import socket
-import subprocess
 import sys
 import threading
-import time
-import unittest
 
 from aiosmtpd.controller import Controller
 
+import hookd_harness
 from hookd_harness import free_port, mosquitto_sub, wait_port
 
 
@@ -132,43 +129,12 @@ class HttpReceiver:
             return len(self.requests), len(self.applied)
 
 
-class Broker:
-    """mosquitto on a fixed port, persistence on (saved at SIGTERM, read at start), so that a
-    persistent subscriber's session and queued messages outlive a restart."""
+class Broker(hookd_harness.Broker):
+    """mosquitto with persistence on (saved at SIGTERM, read at start), so that a persistent
+    subscriber's session and queued messages outlive a restart."""
 
     def __init__(self, tmp):
-        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not os.path.exists(self.exe):
-            raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
-        self.tmp = os.path.join(tmp, "mosquitto")
-        os.makedirs(self.tmp, exist_ok=True)
-        self.port = free_port()
-        self.conf = os.path.join(self.tmp, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
-                f.write("user root\n")
-            f.write("persistence true\npersistence_location %s/\nlog_dest stderr\n"
-                    "listener %d 127.0.0.1\nallow_anonymous true\n" % (self.tmp, self.port))
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.log = open(os.path.join(self.tmp, "broker.log"), "a+")
-        self.proc = subprocess.Popen([self.exe, "-c", self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        try:
-            wait_port(self.port, True, proc=self.proc)
-        except AssertionError:
-            self.log.seek(0)
-            raise AssertionError("mosquitto did not start: " + self.log.read())
-
-    def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-            self.log.close()
-            wait_port(self.port, False)
+        super().__init__(tmp, persistent=True, name="mosquitto")
 
 
 class Subscriber:

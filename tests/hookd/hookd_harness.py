@@ -284,6 +284,53 @@ def wait_port(port, up, timeout=10, proc=None):
         time.sleep(0.05)
 
 
+class Broker:
+    """A real mosquitto on 127.0.0.1, started at once; stop() and start() keep its port.
+    persistent: retained messages and persistent sessions are saved at SIGTERM and read back
+    at start (a broker restarted after a crash); otherwise a restart loses them (a broker
+    started from scratch). Files in tmp/name/. A subclass may override conf_text()."""
+
+    def __init__(self, tmp, persistent=False, port=None, name="broker"):
+        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not os.path.exists(self.exe):
+            raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.persistent = persistent
+        self.port = port or free_port()
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        self.logpath = os.path.join(self.dir, "broker.log")
+        with open(self.conf, "w") as f:
+            if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
+                f.write("user root\n")
+            f.write("log_dest stderr\n" + self.conf_text())
+        self.proc = None
+        self.start()
+
+    def conf_text(self):
+        return ("persistence true\npersistence_location %s/\n" % self.dir if self.persistent
+                else "persistence false\n") + \
+            "listener %d 127.0.0.1\nallow_anonymous true\n" % self.port
+
+    def start(self):
+        self.log = open(self.logpath, "a+")
+        self.proc = subprocess.Popen([self.exe, "-c", self.conf], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        try:
+            wait_port(self.port, True, proc=self.proc)
+        except AssertionError:
+            self.log.seek(0)
+            raise AssertionError("mosquitto did not start: " + self.log.read())
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+            self.log.close()
+            wait_port(self.port, False)
+
+
 def mosquitto_sub(*args):
     """mosquitto_sub with args, line-buffered and with -d, once the broker's SUBACK is seen (so
     no message published after this returns is missed): the process, its output still to read."""

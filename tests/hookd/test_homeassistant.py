@@ -11,7 +11,6 @@ the retain flag of each message is the one hookd set.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,44 +19,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import (Hookd, NO_LIMITS, SLOW, free_port, mosquitto_sub, wait_for,  # noqa: E402
-                           wait_port)
+from hookd_harness import (Broker, Hookd, NO_LIMITS, SLOW, free_port, mosquitto_sub,  # noqa: E402
+                           wait_for)
 
 TYPES = ["single", "double", "long"]
-
-
-class Broker:
-    """mosquitto without persistence on a port of its own: a restart loses every retained
-    message, as a broker restarted from scratch does."""
-
-    def __init__(self, tmp, port=None, name="broker"):
-        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not os.path.exists(self.exe):
-            raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
-        self.port = port or free_port()
-        self.conf = os.path.join(tmp, name + ".conf")
-        self.logpath = os.path.join(tmp, name + ".log")
-        with open(self.conf, "w") as f:
-            if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
-                f.write("user root\n")
-            f.write("persistence false\nlog_dest stderr\nlistener %d 127.0.0.1\n"
-                    "allow_anonymous true\n" % self.port)
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.log = open(self.logpath, "a+")
-        self.proc = subprocess.Popen([self.exe, "-c", self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        wait_port(self.port, True, proc=self.proc)
-
-    def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-            self.log.close()
-            wait_port(self.port, False)
 
 
 class Sub:
@@ -351,7 +316,7 @@ class HomeAssistant(unittest.TestCase):
             "not connected to 127.0.0.1:%d after 1 s (Connection refused)" % port in t["result"]
             for t in d["attempts"]))
         self.assertIn(d["state"], ("pending", "running"))
-        late = Broker(self.tmp, port, "late")
+        late = Broker(self.tmp, port=port, name="late")
         try:
             d = self.h.wait_delivery(lambda x: x["id"] == d["id"] and x["state"] == "done",
                                      timeout=30)
