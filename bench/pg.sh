@@ -13,7 +13,7 @@
 # instances cost shows even where the cores are too few for throughput to grow. Everything runs on this machine's $(nproc) cores: wrk, nginx, every
 # hookd and PostgreSQL share them, so more instances cannot add cores, only contention.
 # Bounded (each wrk run BENCH_SECONDS, default 8), loopback only, leaves nothing running.
-# usage: bench/pg.sh BUILD_DIR
+# usage: bench/pg.sh BUILD_DIR   (BENCH_PG_ROWS="1 3": only those rows; "sqlite" for SQLite's)
 set -euo pipefail
 build=$1
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +67,14 @@ tree_ticks() {   # PID...
   echo "$t"
 }
 
+# the claim transactions of the instances on PORT...: "FOUND-SOME FOUND-NONE" summed
+claims() {
+  local p
+  for p in "$@"; do curl -s "http://127.0.0.1:$p/metrics"; done |
+    awk '/^hookd_claims_total\{found="some"\}/{s+=$2} /^hookd_claims_total\{found="none"\}/{n+=$2}
+         END{print s+0, n+0}'
+}
+
 # run NAME STORE-ARGS-PREFIX N: N hookd instances (each: STORE args), nginx in front, wrk
 run() {
   local name=$1 n=$3 store ports=() hpids=() i
@@ -115,16 +123,21 @@ EOF
 
   local out reqs non2xx sockerr dur l50 l99 rps t0 t1 pgp=""
   [ "$name" = sqlite-1 ] || pgp=$(pg_pid)
-  # shellcheck disable=SC2086
-  t0=$(tree_ticks "${hpids[@]}" $pgp)
+  local h0 h1 p0=0 p1=0 c0 c1
+  h0=$(tree_ticks "${hpids[@]}")
+  [ -z "$pgp" ] || p0=$(tree_ticks "$pgp")
+  c0=$(claims "${ports[@]}")
   out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" \
     "http://127.0.0.1:$nport/trigger/bench_pg/with/key/$key" 2>&1)
-  # shellcheck disable=SC2086
-  t1=$(tree_ticks "${hpids[@]}" $pgp)
+  h1=$(tree_ticks "${hpids[@]}")
+  [ -z "$pgp" ] || p1=$(tree_ticks "$pgp")
   read -r _ reqs non2xx sockerr dur l50 l99 <<<"$(grep '^RESULT' <<<"$out")"
-  local us
-  us=$(awk -v t="$((t1 - t0))" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN{printf "%.1f", r ? t / hz * 1e6 / r : 0}')
+  local us ush uspg
+  per_trigger() { awk -v t="$1" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN{printf "%.1f", r ? t / hz * 1e6 / r : 0}'; }
+  us=$(per_trigger "$((h1 - h0 + p1 - p0))")
+  ush=$(per_trigger "$((h1 - h0))")
+  uspg=$(per_trigger "$((p1 - p0))")
   rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN{printf "%.0f", r / (d / 1e6)}')
   # let the deliveries drain (30 s at most), then stop everything: "delivered" is what was
   # done by then (the rest would resume at the next start)
@@ -135,6 +148,7 @@ EOF
     sleep 0.1
   done
   local stored delivered
+  c1=$(claims "${ports[@]}")
   stop_all
   if [ "$name" = sqlite-1 ]; then
     stored=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from events where name=\"bench_pg\"").fetchone()[0])' "$tmp/sqlite/hookd.db")
@@ -144,9 +158,11 @@ url=sys.argv[1]; p=u.urlsplit(url); q=u.parse_qs(p.query)
 print(subprocess.run(["psql","-X","-A","-t","-h",q["host"][0],"-p",q["port"][0],"-U","postgres","-d",p.path[1:],"-c","select count(*) from events where name = '"'"'bench_pg'"'"'"],capture_output=True,text=True,check=True).stdout.strip())' "${store#--store }")
   fi
   delivered=$(cat "$tmp/$name"-*.jsonl 2>/dev/null | wc -l)
-  printf '  %-9s %8s req/s  p50 %7s ms  p99 %7s ms  %7d 2xx  %6d non-2xx  %4d socket errors  stored %7d  delivered %7d  %6s us CPU/trigger (hookd%s)\n' \
+  printf '  %-9s %8s req/s  p50 %7s ms  p99 %7s ms  %7d 2xx  %6d non-2xx  %4d socket errors  stored %7d  delivered %7d  %6s us CPU/trigger (hookd %s%s)  claims/trigger %s\n' \
     "$name" "$rps" "$l50" "$l99" "$((reqs - non2xx))" "$non2xx" "$sockerr" "$stored" "$delivered" \
-    "$us" "$([ -n "$pgp" ] && echo " + PostgreSQL")"
+    "$us" "$ush" "$([ -n "$pgp" ] && echo " + PostgreSQL $uspg")" \
+    "$(awk -v a="$c0" -v b="$c1" -v r="$stored" 'BEGIN{split(a, x); split(b, y)
+      printf "%.3f (%.3f found none)", r ? (y[1] + y[2] - x[1] - x[2]) / r : 0, r ? (y[2] - x[2]) / r : 0}')"
   if [ "$stored" -lt "$((reqs - non2xx))" ]; then
     echo "bench: $name: LOST $((reqs - non2xx - stored)) acknowledged triggers" >&2
     exit 1
@@ -156,7 +172,10 @@ print(subprocess.run(["psql","-X","-A","-t","-h",q["host"][0],"-p",q["port"][0],
 echo "== hookd on SQLite vs on PostgreSQL with 1, 2, 3 instances (behind nginx)"
 echo "   wrk -t2 -c$conns -d${secs}s, POST JSON to an event with a file applet, loopback,"
 echo "   $(nproc) CPUs shared by wrk, nginx, every hookd and PostgreSQL (fsync on)"
-run sqlite-1 "--data $tmp/sqlite" 1
-for n in 1 2 3; do
+# BENCH_PG_ROWS: the rows to run (default all: "sqlite 1 2 3")
+rows=${BENCH_PG_ROWS:-sqlite 1 2 3}
+[[ " $rows " != *" sqlite "* ]] || run sqlite-1 "--data $tmp/sqlite" 1
+for n in $rows; do
+  [ "$n" != sqlite ] || continue
   run "pg-$n" "--store $(new_db)" "$n"
 done

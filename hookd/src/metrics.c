@@ -25,6 +25,8 @@ static atomic_uint_fast64_t triggers[HK_TRIG_NRESULTS];
 static atomic_uint_fast64_t deliveries[NACTIONS][HK_DELIV_NRESULTS];
 static atomic_uint_fast64_t lat_bucket[NBOUNDS + 1];
 static atomic_uint_fast64_t lat_sum_us, lat_count;
+static atomic_uint_fast64_t claims[2];   /* [0] found none, [1] found some */
+static atomic_uint_fast64_t notifications;
 
 void hk_metrics_trigger(hk_trigger_result r, int64_t duration_us)
 {
@@ -45,6 +47,16 @@ void hk_metrics_delivery(const char *action, hk_delivery_result r)
     while (a < NACTIONS - 1 && strcmp(actions[a], action ? action : "") != 0)
         a++;
     atomic_fetch_add(&deliveries[a][r], 1);
+}
+
+void hk_metrics_claim(bool found)
+{
+    atomic_fetch_add(&claims[found], 1);
+}
+
+void hk_metrics_notification(void)
+{
+    atomic_fetch_add(&notifications, 1);
 }
 
 hk_trigger_result hk_metrics_result_of(int status)
@@ -120,6 +132,15 @@ char *hk_metrics_render(int64_t pending, int64_t running, int64_t failed, uint64
         for (int r = 0; r < HK_DELIV_NRESULTS; r++)
             put(&s, "hookd_deliveries_total{action=\"%s\",result=\"%s\"} %llu\n", actions[a],
                 deliv_names[r], (unsigned long long)atomic_load(&deliveries[a][r]));
+    put(&s, "# HELP hookd_claims_total Claim transactions of this instance's workers, by whether "
+            "they took any due delivery (none: a wake-up that found nothing to do).\n"
+            "# TYPE hookd_claims_total counter\n"
+            "hookd_claims_total{found=\"some\"} %llu\nhookd_claims_total{found=\"none\"} %llu\n",
+        (unsigned long long)atomic_load(&claims[1]), (unsigned long long)atomic_load(&claims[0]));
+    put(&s, "# HELP hookd_store_notifications_total Notifications of new work from other "
+            "instances (PostgreSQL's NOTIFY hookd_work), each a wake-up of a worker.\n"
+            "# TYPE hookd_store_notifications_total counter\nhookd_store_notifications_total %llu\n",
+        (unsigned long long)atomic_load(&notifications));
     put(&s, "# HELP hookd_deliveries_pending Deliveries waiting to run (queue depth).\n"
             "# TYPE hookd_deliveries_pending gauge\nhookd_deliveries_pending %lld\n",
         (long long)pending);

@@ -5,6 +5,7 @@
 #ifndef HOOKD_METRICS_H
 #define HOOKD_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum {
@@ -25,6 +26,10 @@ typedef enum { HK_DELIV_OK, HK_DELIV_RETRY, HK_DELIV_FAILED, HK_DELIV_NRESULTS }
 
 void hk_metrics_trigger(hk_trigger_result r, int64_t duration_us);
 void hk_metrics_delivery(const char *action, hk_delivery_result r);
+/* One claim transaction of the workers: found is whether it took any delivery. */
+void hk_metrics_claim(bool found);
+/* A NOTIFY hookd_work received from PostgreSQL: new work another instance committed. */
+void hk_metrics_notification(void);
 /* The text for /metrics (malloc'd), with the gauges read from the store by the caller. */
 char *hk_metrics_render(int64_t pending, int64_t running, int64_t failed, uint64_t batches,
                         uint64_t batched_events);

@@ -40,6 +40,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /* any constant: the advisory lock's key for migrations ("hookd" in ASCII) */
 #define MIGRATION_LOCK 0x686f6f6b64LL
@@ -1244,6 +1245,7 @@ static void *listener_main(void *arg)
             PGnotify *n;
             while ((n = PQnotifies(c)) != NULL) {
                 any = true;
+                hk_metrics_notification();
                 PQfreemem(n);
             }
             if (any)

@@ -176,6 +176,8 @@ static void *worker_main(void *arg)
         hk_delivery got[CLAIM_MAX];
         int64_t next_due = 0, now = hk_now_ms();
         int rc = hk_store_delivery_claim(w->store, now, w->lease_ms, got, want, &next_due);
+        if (rc >= 0)
+            hk_metrics_claim(rc > 0);
         pthread_mutex_lock(&w->mu);
         w->claiming = false;
         if (rc > 0) {
