@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "walbuf.h"
 
 /* Versioned migrations, applied in order at open inside one BEGIN IMMEDIATE transaction (so
  * that two processes opening the same new file do not both apply them); each applied one is a
@@ -215,7 +216,13 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
     if (fd >= 0)
         close(fd);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &q->w, flags, NULL) != SQLITE_OK) {
+    /* the writer's WAL frames go out in one write per commit (walbuf.h) */
+    if (hk_walbuf_register() != SQLITE_OK) {
+        snprintf(err, errcap, "cannot register SQLite's VFS %s", HK_WALBUF_VFS);
+        sq_close(q);
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &q->w, flags, HK_WALBUF_VFS) != SQLITE_OK) {
         snprintf(err, errcap, "cannot open %s: %s", path, sqlite3_errmsg(q->w));
         sq_close(q);
         return NULL;
