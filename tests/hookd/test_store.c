@@ -2,7 +2,8 @@
  * test_store.c - the store (store.h) without the server: group commit, idempotency keys,
  * deliveries for matching enabled applets only, batch claims with a lease / take-over /
  * renewal / release / finish / retry / recover, the events list, retention pruning, settings,
- * sessions; and two store handles (two instances) on one store: one idempotency key submitted
+ * sessions; deliveries follow applets changed just before a commit (by the store, or by another
+ * process writing the SQLite file); and two store handles (two instances) on one store: one idempotency key submitted
  * through both is stored once, and concurrent claimers never get the same delivery.
  *
  * The store: a new SQLite data folder, or with HOOKD_TEST_STORE=postgresql://... (an empty
@@ -259,6 +260,57 @@ static int64_t add_applet(hk_store *s, const char *name, const char *ev, bool en
     return id;
 }
 
+/* One event committed alone: the deliveries it got. */
+static int deliveries_for(hk_store *s, const char *name)
+{
+    hk_event *e = event(name, "v", (int64_t)time(NULL));
+    hk_commit c = {.event = e};
+    commit_all(s, &c, 1);
+    CHECK(c.status == HK_COMMIT_STORED, "%s stored", name);
+    hk_event_free(e);
+    return c.deliveries;
+}
+
+/* An event gets a delivery for the applets enabled when it is committed, whatever changed
+ * them just before: this store's applet calls, or (SQLite) another process writing the file
+ * (the SQLite backend keeps the events that have an applet in memory). */
+static void applets_followed(const char *where, const char *sqlite_dir)
+{
+    char err[256];
+    hk_store *s = hk_store_open(where, err, sizeof err);
+    CHECK(s && hk_store_start(s) == HK_OK, "open: %s", err);
+    if (!s)
+        return;
+    CHECK(deliveries_for(s, "later") == 0, "no applet yet");
+    int64_t id = add_applet(s, "later one", "later", true);
+    CHECK(deliveries_for(s, "later") == 1, "the new applet's delivery");
+    hk_applet a;
+    CHECK(hk_store_applet_get(s, id, NULL, &a) == HK_OK, "get");
+    a.enabled = false;
+    CHECK(hk_store_applet_update(s, &a) == HK_OK, "disable");
+    CHECK(deliveries_for(s, "later") == 0, "disabled: none");
+    a.enabled = true;
+    CHECK(hk_store_applet_update(s, &a) == HK_OK, "enable");
+    CHECK(deliveries_for(s, "later") == 1, "enabled again");
+    hk_applet_clear(&a);
+    CHECK(hk_store_applet_delete(s, id) == HK_OK, "delete");
+    CHECK(deliveries_for(s, "later") == 0, "deleted: none");
+    if (sqlite_dir) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/hookd.db", sqlite_dir);
+        sqlite3 *db = NULL;
+        CHECK(sqlite3_open(path, &db) == SQLITE_OK, "open %s", path);
+        sqlite3_busy_timeout(db, 5000);
+        CHECK(sqlite3_exec(db, "INSERT INTO applets(name, event, action, fields, enabled,"
+                               " created_ms, updated_ms) VALUES('outside', 'later', 'file',"
+                               " '{}', 1, 0, 0)", NULL, NULL, NULL) == SQLITE_OK,
+              "insert from outside: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        CHECK(deliveries_for(s, "later") == 1, "an applet another process added");
+    }
+    hk_store_close(s);
+}
+
 static void redact(void)
 {
     char out[256];
@@ -492,6 +544,7 @@ int main(void)
     hk_store_close(s);
 
     two_instances(where, now);
+    applets_followed(where, sqlite ? dir : NULL);
     if (sqlite)
         migrate_from_v1();
 
