@@ -485,6 +485,12 @@ int hk_store_watch(hk_store *s, void (*wake)(void *), void *arg)
     return s->ops->watch ? s->ops->watch(s->db, wake, arg) : HK_OK;
 }
 
+void hk_store_workers_idle(hk_store *s, bool idle)
+{
+    if (s->ops->workers_idle)
+        s->ops->workers_idle(s->db, idle);
+}
+
 int hk_store_session_put(hk_store *s, const char *id, const char *csrf, int64_t idle_ms)
 {
     return s->ops->session_put(s->db, id, csrf, hk_now_ms(), idle_ms);

@@ -137,6 +137,8 @@ typedef struct {
     /* wake(arg) when another process may have added due work (NULL: only this process
      * adds work, as with SQLite's one server per data folder) */
     int (*watch)(void *db, void (*wake)(void *), void *arg);
+    /* whether this process has a worker free to claim new work (NULL: nobody else to tell) */
+    void (*workers_idle)(void *db, bool idle);
     int (*delivery_counts)(void *db, int64_t *pending, int64_t *running, int64_t *failed);
     /* one slice of hk_store_prune: deletes at most HK_PRUNE_SLICE events, their count in *n */
     int (*prune)(void *db, int64_t before_s, int *n);
@@ -244,6 +246,11 @@ int hk_store_delivery_recover(hk_store *s, int *n);
 /* Calls wake(arg) (from a thread of the store) when another instance may have added due
  * work; a no-op for SQLite. */
 int hk_store_watch(hk_store *s, void (*wake)(void *), void *arg);
+/* The workers say whether one of them is free to claim new work at once (hk_workers keeps it
+ * up to date; false until they say otherwise). With PostgreSQL a commit that creates work
+ * wakes the other instances only when none is: this process claims what it commits itself,
+ * and the others would only find it gone (docs/postgresql.md). */
+void hk_store_workers_idle(hk_store *s, bool idle);
 int hk_store_delivery_counts(hk_store *s, int64_t *pending, int64_t *running, int64_t *failed);
 /* Deletes events that occurred before before_s and have no delivery left to do. */
 int hk_store_prune(hk_store *s, int64_t before_s, int64_t *deleted);

@@ -7,8 +7,13 @@
  *      (synchronous_commit stays on: COMMIT returns once the WAL is flushed, as SQLite's FULL)
  *   k  the workers' claims and lease renewals
  *   r  everything else: reads, settings, applets, sessions
- *   a  a dedicated connection that LISTENs on "hookd_work": the commits that create due work
- *      NOTIFY it, so idle workers of every instance wake at once instead of polling
+ *   a  a dedicated connection that LISTENs on "hookd_work", so that idle workers of every
+ *      instance wake at once instead of polling. A commit that creates due work NOTIFYs only
+ *      when this instance has no idle worker (it claims what it commits itself: waking the
+ *      others then only made each of them run a claim that found nothing, N x N claims a
+ *      second for N busy instances), and so does a claim that took as many as it asked for
+ *      (more may be due than this instance can take); a notification sent by this instance's
+ *      own connections is ignored (its workers were kicked directly).
  * A connection found broken is reset at its next use (PostgreSQL restarted, failed over).
  *
  * Claims: SELECT ... FOR UPDATE SKIP LOCKED picks due rows that no other transaction holds;
@@ -31,6 +36,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +87,7 @@ static const char *const migrations[] = {
 typedef struct {
     PGconn *c;
     pthread_mutex_t mu;
+    atomic_int pid;   /* its server process: the listener ignores the NOTIFYs it sends */
 } conn;
 
 typedef struct {
@@ -93,6 +100,7 @@ typedef struct {
     pthread_t listener;
     bool listening;
     int stop_pipe[2];
+    atomic_bool idle;   /* a worker of this process is free to claim new work */
 } pg;
 
 /* int64 as a parameter */
@@ -140,6 +148,7 @@ static PGconn *use(conn *c)
             fail(c->c, NULL, "reconnect to PostgreSQL");
             return NULL;
         }
+        atomic_store(&c->pid, PQbackendPID(c->c));
         hk_log("store: reconnected to PostgreSQL");
     }
     return c->c;
@@ -192,6 +201,7 @@ static int conn_open(conn *c, const char *uri, char *err, size_t errcap)
         return HK_E_STORE;
     }
     PQsetNoticeProcessor(c->c, quiet, NULL);
+    atomic_store(&c->pid, PQbackendPID(c->c));
     return HK_OK;
 }
 
@@ -290,6 +300,7 @@ static void *pg_open(const char *uri, char *err, size_t errcap)
     }
     p->stop_pipe[0] = p->stop_pipe[1] = -1;
     pthread_mutex_init(&p->wake_mu, NULL);
+    atomic_init(&p->idle, false);   /* until the workers say so: every commit notifies */
     if (conn_open(&p->w, uri, err, errcap) != HK_OK || conn_open(&p->k, uri, err, errcap) != HK_OK ||
         conn_open(&p->r, uri, err, errcap) != HK_OK || migrate(p->w.c, err, errcap) != HK_OK) {
         pg_close(p);
@@ -570,8 +581,9 @@ static int pg_commit_events(void *db, hk_commit **items, size_t n, hk_finish **f
             rc = commit_batch(c, items, n, now_ms, &work);
         if (rc == HK_OK && nf > 0)
             rc = finish_batch(c, fins, nf);
-        /* delivered to the listeners at COMMIT, and only if it commits */
-        if (rc == HK_OK && work)
+        /* delivered to the listeners at COMMIT, and only if it commits; not when a worker
+         * here is free: it claims this work at once (the writer's caller kicks it) */
+        if (rc == HK_OK && work && !atomic_load(&p->idle))
             rc = cmd(c, "NOTIFY " CHANNEL, 0, NULL, NULL, "notify");
         PGresult *res = NULL;
         if (rc == HK_OK) {
@@ -976,6 +988,10 @@ static int pg_delivery_claim(void *db, int64_t now_ms, int64_t lease_until_ms, i
         }
     }
     PQclear(res);
+    /* as many as asked for: more may be due than this instance can take, so the idle
+     * workers of the others are woken to help (a notification, not a claim of theirs) */
+    if (rc > 0 && rc == max)
+        cmd(c, "NOTIFY " CHANNEL, 0, NULL, NULL, "notify");
     if (rc == 0) {
         res = run(c, "SELECT min(next_at) FROM deliveries WHERE state IN ('pending', 'running')",
                   0, NULL);
@@ -1244,8 +1260,12 @@ static void *listener_main(void *arg)
             }
             PGnotify *n;
             while ((n = PQnotifies(c)) != NULL) {
-                any = true;
-                hk_metrics_notification();
+                /* this process's own: its workers were kicked directly or are stopping */
+                if (n->be_pid != atomic_load(&p->w.pid) && n->be_pid != atomic_load(&p->k.pid) &&
+                    n->be_pid != atomic_load(&p->r.pid)) {
+                    any = true;
+                    hk_metrics_notification();
+                }
                 PQfreemem(n);
             }
             if (any)
@@ -1276,6 +1296,11 @@ static int pg_watch(void *db, void (*wake)(void *), void *arg)
     return HK_OK;
 }
 
+static void pg_workers_idle(void *db, bool idle)
+{
+    atomic_store(&((pg *)db)->idle, idle);
+}
+
 const hk_store_ops hk_store_pg = {
     .name = "postgresql",
     .open = pg_open,
@@ -1303,4 +1328,5 @@ const hk_store_ops hk_store_pg = {
     .session_get = pg_session_get,
     .session_delete = pg_session_delete,
     .watch = pg_watch,
+    .workers_idle = pg_workers_idle,
 };

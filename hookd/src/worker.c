@@ -35,6 +35,7 @@ struct hk_workers {
     pthread_cond_t keeper_cv;  /* stop, for the keeper */
     unsigned kicks, alive, busy;
     bool stopping, claiming, keeper_alive;
+    bool idle;                 /* what the store was last told (hk_store_workers_idle) */
     hk_delivery queue[CLAIM_MAX];
     unsigned qhead, qlen;
     pthread_t *threads;
@@ -144,6 +145,18 @@ static void run_delivery(hk_workers *w, const hk_delivery *d)
     hk_applet_clear(&a);
 }
 
+/* With w->mu held: tells the store whether a worker is free to claim new work at once (none
+ * running an action or holding a claimed one for it), so that a PostgreSQL commit wakes the
+ * other instances only when this one cannot take its own work. */
+static void note_idle(hk_workers *w)
+{
+    bool idle = !w->stopping && w->busy + w->qlen < w->n;
+    if (idle != w->idle) {
+        w->idle = idle;
+        hk_store_workers_idle(w->store, idle);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     hk_workers *w = arg;
@@ -158,6 +171,7 @@ static void *worker_main(void *arg)
             run_delivery(w, &d);
             pthread_mutex_lock(&w->mu);
             w->busy--;
+            note_idle(w);
             continue;
         }
         if (w->claiming) {
@@ -183,6 +197,7 @@ static void *worker_main(void *arg)
         if (rc > 0) {
             for (int i = 0; i < rc; i++)
                 w->queue[(w->qhead + w->qlen++) % CLAIM_MAX] = got[i];
+            note_idle(w);
             pthread_cond_broadcast(&w->cv);
             continue;
         }
@@ -272,6 +287,9 @@ hk_workers *hk_workers_start(hk_store *s, const hk_config *cfg)
     else
         hk_log("cannot start the lease keeper: deliveries longer than %lld s may run twice",
                (long long)(w->lease_ms / 1000));
+    pthread_mutex_lock(&w->mu);
+    note_idle(w);
+    pthread_mutex_unlock(&w->mu);
     if (hk_store_watch(s, wake, w) != HK_OK)
         hk_log("cannot watch the store for new work: workers look every 5 s");
     return w;
@@ -310,6 +328,7 @@ bool hk_workers_stop(hk_workers *w, unsigned timeout_s)
     ts.tv_sec += timeout_s;
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
+    note_idle(w);   /* new work is for the other instances now */
     pthread_cond_broadcast(&w->cv);
     pthread_cond_broadcast(&w->keeper_cv);
     /* claimed but not started: back to pending now, for another instance or the next start */

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hookd_harness import NO_LIMITS, PASSWORD, SLOW, Hookd  # noqa: E402
+from hookd_harness import NO_LIMITS, PASSWORD, SLOW, Hookd, wait_for  # noqa: E402
 from pg_harness import Postgres  # noqa: E402
 
 LEASE_S = 3
@@ -259,6 +259,88 @@ class Cluster(unittest.TestCase):
             for h in (a, b):
                 self.assertEqual(h.stop(), 0, h.log())
         finally:
+            a.cleanup()
+            b.cleanup()
+
+    def two_one_worker_each(self, name):
+        """Two instances, one worker each, on a new database; "quick" appends the pid of the
+        hookd that ran it to name-quick.log, "block" writes "S pid" to name-block.log and
+        waits until name-release exists."""
+        url = self.pg.createdb()
+        quick = os.path.join(self.pg.tmp, name + "-quick.log")
+        block = os.path.join(self.pg.tmp, name + "-block.log")
+        release = os.path.join(self.pg.tmp, name + "-release")
+        wait = 'echo "S $PPID" >> %s; while [ ! -e %s ]; do sleep 0.05; done' % (block, release)
+        cfg = {"admin_password": PASSWORD, "limits": NO_LIMITS, "deliveries": {"workers": 1},
+               "applets": [{"name": "quick", "event": "quick", "action": "command",
+                            "fields": {"argv": ["/bin/sh", "-c", "echo $PPID >> " + quick]}},
+                           {"name": "block", "event": "block", "action": "command",
+                            "fields": {"argv": ["/bin/sh", "-c", wait], "timeout": 120}}]}
+        return Hookd(cfg, store=url), Hookd(cfg, store=url), quick, block, release
+
+    @staticmethod
+    def lines(path):
+        try:
+            with open(path) as f:
+                return f.read().split()
+        except FileNotFoundError:
+            return []
+
+    def test_idle_instance_claims_its_own_work_without_waking_the_others(self):
+        # work committed by an instance with an idle worker is claimed there: the other
+        # instance gets no notification (before, each trigger woke every instance, each
+        # running a claim that found nothing: N x N claims a second), nor does the instance
+        # itself (its workers are kicked directly)
+        a, b, quick, _, _ = self.two_one_worker_each("idle")
+        try:
+            a.start()
+            b.start()
+            key = a.key()
+            ma, mb = a.metrics(), b.metrics()
+            start = time.time()
+            for i in range(10):
+                self.assertEqual(a.trigger("quick", key=key, method="GET")[0], 200)
+                wait_for("delivery %d" % (i + 1), lambda: len(self.lines(quick)) > i, h=a)
+            polls = (time.time() - start) / 5
+            ma2, mb2 = a.metrics(), b.metrics()
+            for m, m2 in ((ma, ma2), (mb, mb2)):
+                self.assertEqual(m2["hookd_store_notifications_total"],
+                                 m["hookd_store_notifications_total"])
+            # b claims only on its own 5 s look (and when that finds a delivery due soon)
+            claims = sum(mb2['hookd_claims_total{found="%s"}' % f] -
+                         mb['hookd_claims_total{found="%s"}' % f] for f in ("some", "none"))
+            self.assertLessEqual(claims, 2 * (1 + polls), "b ran a claim per trigger on a")
+            for h in (a, b):
+                self.assertEqual(h.stop(), 0, h.log())
+        finally:
+            a.cleanup()
+            b.cleanup()
+
+    def test_busy_instance_wakes_an_idle_one(self):
+        # an instance whose workers are all busy notifies the others: the idle one is woken
+        # (its notification count rises) and runs the new work while the first still blocks
+        a, b, quick, block, release = self.two_one_worker_each("busy")
+        try:
+            a.start()
+            b.start()
+            key = a.key()
+            self.assertEqual(a.trigger("block", key=key, method="GET")[0], 200)
+            busy_pid = int(wait_for("the blocking action", lambda: self.lines(block), h=a)[1])
+            busy, idle = (a, b) if busy_pid == a.proc.pid else (b, a)
+            self.assertEqual(busy.proc.pid, busy_pid)
+            before = idle.metrics()["hookd_store_notifications_total"]
+            self.assertEqual(busy.trigger("quick", key=key, method="GET")[0], 200)
+            wait_for("the idle instance woken", lambda: idle.metrics()[
+                "hookd_store_notifications_total"] > before, h=idle)
+            ran = wait_for("the new work run", lambda: self.lines(quick), h=idle)
+            self.assertEqual(ran, [str(idle.proc.pid)], "run by the idle instance")
+            self.assertEqual(self.lines(block), ["S", str(busy_pid)], "still blocking")
+            open(release, "w").close()
+            busy.wait_delivery(lambda d: d["state"] == "done" and d["applet"] == "block")
+            for h in (a, b):
+                self.assertEqual(h.stop(), 0, h.log())
+        finally:
+            open(release, "w").close()
             a.cleanup()
             b.cleanup()
 
