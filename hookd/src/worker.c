@@ -19,10 +19,12 @@
 /*
  * The workers share one queue of claimed deliveries. When it is empty, one idle worker (at a
  * time) claims a batch from the store in one transaction: as many as there are idle workers,
- * plus one more round so that a worker finishing an action finds the next one ready. A worker
- * that finds nothing due waits for a kick (a new event here, a NOTIFY from another instance
- * through hk_store_watch), for the earliest next_at, or 5 s. The keeper thread renews the
- * leases of what this process holds every lease/3.
+ * plus one more round so that a worker finishing an action finds the next one ready. The
+ * next claim comes at once only when that batch was full (more may be due); otherwise, as
+ * after a claim that found nothing, the workers wait for a kick (a new event here, a NOTIFY
+ * from another instance through hk_store_watch), for the earliest next_at known (the last
+ * empty claim's, or a retry scheduled here), or 5 s. The keeper thread renews the leases of
+ * what this process holds every lease/3.
  */
 struct hk_workers {
     hk_store *store;
@@ -36,6 +38,8 @@ struct hk_workers {
     unsigned kicks, alive, busy;
     bool stopping, claiming, keeper_alive;
     bool idle;                 /* what the store was last told (hk_store_workers_idle) */
+    int64_t claim_at;          /* no claim before this (ms) unless kicked: nothing is due */
+    int64_t next_due;          /* the earliest next_at known to come (0: none) */
     hk_delivery queue[CLAIM_MAX];
     unsigned qhead, qlen;
     pthread_t *threads;
@@ -141,6 +145,15 @@ static void run_delivery(hk_workers *w, const hk_delivery *d)
     hk_delivery done = *d;
     snprintf(done.action, sizeof done.action, "%s", action);
     finish(w, &done, &at, state, next_at, tries);
+    if (mr == HK_DELIV_RETRY) {
+        /* due again then: a worker looks no later (it comes back to the loop and waits) */
+        pthread_mutex_lock(&w->mu);
+        if (!w->next_due || next_at < w->next_due)
+            w->next_due = next_at;
+        if (next_at < w->claim_at)
+            w->claim_at = next_at;
+        pthread_mutex_unlock(&w->mu);
+    }
     hk_event_free(e);
     hk_applet_clear(&a);
 }
@@ -179,6 +192,15 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&w->cv, &w->mu);
             continue;
         }
+        if (w->kicks == 0) {
+            /* nothing is due before claim_at: wait for it or a kick; one claim finding
+             * nothing per wake-up, not one per idle worker (that would spin) */
+            int64_t wait = w->claim_at - hk_now_ms();
+            if (wait > 0) {
+                wait_ms(w, &w->cv, wait);
+                continue;
+            }
+        }
         w->claiming = true;
         w->kicks = 0;   /* this claim sees everything committed before it */
         int want = (int)(2 * w->n - w->busy);
@@ -194,22 +216,23 @@ static void *worker_main(void *arg)
             hk_metrics_claim(rc > 0);
         pthread_mutex_lock(&w->mu);
         w->claiming = false;
+        if (rc == 0)
+            w->next_due = next_due;
+        else if (w->next_due && w->next_due <= now)
+            w->next_due = 0;   /* passed: what was due then, this claim saw */
+        if (rc == want) {
+            w->claim_at = 0;   /* a full batch: more may be due, claim again once it is taken */
+        } else {
+            /* all that was due is taken (or the store failed: again in 1 s) */
+            w->claim_at = now + (rc < 0 ? 1000 : 5000);
+            if (rc >= 0 && w->next_due && w->next_due < w->claim_at)
+                w->claim_at = w->next_due;
+        }
         if (rc > 0) {
             for (int i = 0; i < rc; i++)
                 w->queue[(w->qhead + w->qlen++) % CLAIM_MAX] = got[i];
             note_idle(w);
             pthread_cond_broadcast(&w->cv);
-            continue;
-        }
-        /* nothing due: this worker waits for a kick, the next due time or 5 s, then claims
-         * again; the others stay asleep (waking them to find nothing would spin) */
-        if (w->kicks == 0 && !w->stopping) {
-            int64_t deadline = now + (rc == 0 ? 5000 : 1000);
-            if (rc == 0 && next_due > 0 && next_due < deadline)
-                deadline = next_due;
-            int64_t wait = deadline - hk_now_ms();
-            if (wait > 0)
-                wait_ms(w, &w->cv, wait);
         }
     }
     w->alive--;
