@@ -553,7 +553,7 @@ static void on_committed(hk_commit *c)
 {
     req *r = c->arg;
     if (c->status == HK_COMMIT_STORED && c->deliveries > 0)
-        hk_workers_kick(r->h->app->workers);
+        hk_workers_kick_stored(r->h->app->workers);
     MHD_resume_connection(r->conn);
 }
 

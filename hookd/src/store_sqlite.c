@@ -81,7 +81,26 @@ typedef struct {
     size_t nlistened;
     bool listened_ok;
     int64_t listened_version;
+    /* The checkpointer: SQLite's automatic checkpoint ran inside the commit that crossed
+     * 1000 WAL frames, copying pages into hookd.db and syncing it before that commit's
+     * triggers were answered. Instead the writer's WAL hook wakes this thread, which
+     * checkpoints (PASSIVE) from its own connection while the writer goes on; the writer's
+     * next transaction then starts the WAL over. Should it fall behind (a long burst never
+     * leaves it a moment between two commits, or it fails), the writer checkpoints itself at
+     * CKPT_WRITER_FRAMES, as SQLite did, so the WAL stays bounded. */
+    sqlite3 *ck;
+    pthread_t ck_thread;
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    bool ck_started, ck_wanted, ck_stop;
+    int ck_next;                  /* the writer's: frames at which to wake it again */
+    int ck_failures;              /* in a row, for the log */
 } sq;
+
+/* WAL frames (pages) after which the checkpointer is woken: SQLite's own default */
+#define CKPT_FRAMES 1000
+/* ... and after which the writer checkpoints in its commit (the WAL's bound) */
+#define CKPT_WRITER_FRAMES 4000
 
 static int fail(sqlite3 *c, const char *what)
 {
@@ -122,11 +141,25 @@ static void rollback(sqlite3 *c)
         sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static void ck_stop(sq *q)
+{
+    if (!q->ck_started)
+        return;
+    pthread_mutex_lock(&q->ck_mu);
+    q->ck_stop = true;
+    pthread_cond_signal(&q->ck_cv);
+    pthread_mutex_unlock(&q->ck_mu);
+    pthread_join(q->ck_thread, NULL);
+    q->ck_started = false;
+}
+
 static void sq_close(void *db)
 {
     sq *q = db;
     if (!q)
         return;
+    ck_stop(q);
+    sqlite3_close(q->ck);
     sqlite3_finalize(q->idem);
     sqlite3_finalize(q->ins_event);
     sqlite3_finalize(q->ins_deliv);
@@ -145,6 +178,8 @@ static void sq_close(void *db)
     sqlite3_close(q->r);
     pthread_mutex_destroy(&q->wmu);
     pthread_mutex_destroy(&q->rmu);
+    pthread_mutex_destroy(&q->ck_mu);
+    pthread_cond_destroy(&q->ck_cv);
     free(q);
 }
 
@@ -214,6 +249,56 @@ static int migrate(sqlite3 *w, const char *path, char *err, size_t errcap)
     return rc;
 }
 
+static void *ck_main(void *arg)
+{
+    sq *q = arg;
+    pthread_mutex_lock(&q->ck_mu);
+    for (;;) {
+        while (!q->ck_wanted && !q->ck_stop)
+            pthread_cond_wait(&q->ck_cv, &q->ck_mu);
+        if (q->ck_stop)
+            break;
+        q->ck_wanted = false;
+        pthread_mutex_unlock(&q->ck_mu);
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(q->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        pthread_mutex_lock(&q->ck_mu);
+        if (rc != SQLITE_OK && q->ck_failures++ == 0)   /* once per run of failures */
+            hk_log("store: checkpoint of the WAL: %s; the writer checkpoints itself past %d"
+                   " frames", sqlite3_errmsg(q->ck), CKPT_WRITER_FRAMES);
+        else if (rc == SQLITE_OK && q->ck_failures > 0) {
+            hk_log("store: checkpoint of the WAL works again (%d failed)", q->ck_failures);
+            q->ck_failures = 0;
+        }
+    }
+    pthread_mutex_unlock(&q->ck_mu);
+    return NULL;
+}
+
+/* after each commit of the writer, frames: the WAL's length */
+static int wal_hook(void *arg, sqlite3 *w, const char *name, int frames)
+{
+    sq *q = arg;
+    if (frames >= CKPT_WRITER_FRAMES || (!q->ck_started && frames >= CKPT_FRAMES)) {
+        int rc = sqlite3_wal_checkpoint_v2(w, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            hk_log("store: checkpoint of the WAL (%d frames): %s", frames, sqlite3_errmsg(w));
+    } else if (frames < CKPT_FRAMES) {
+        q->ck_next = CKPT_FRAMES;   /* the WAL started over */
+    } else if (frames >= q->ck_next) {
+        /* again only after another quarter: a pass that the writer's commits outran left
+         * little to copy, and each pass syncs the WAL and the database */
+        q->ck_next = frames + CKPT_FRAMES / 4;
+        pthread_mutex_lock(&q->ck_mu);
+        if (!q->ck_wanted) {
+            q->ck_wanted = true;
+            pthread_cond_signal(&q->ck_cv);
+        }
+        pthread_mutex_unlock(&q->ck_mu);
+    }
+    return SQLITE_OK;   /* the commit itself is done and durable whatever happens here */
+}
+
 static void *sq_open(const char *dir, char *err, size_t errcap)
 {
     char path[4096];
@@ -225,6 +310,9 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
     }
     pthread_mutex_init(&q->wmu, NULL);
     pthread_mutex_init(&q->rmu, NULL);
+    pthread_mutex_init(&q->ck_mu, NULL);
+    q->ck_next = CKPT_FRAMES;
+    pthread_cond_init(&q->ck_cv, NULL);
     /* made here first so that it is private (0600); SQLite gives its -wal and -shm files the
      * same mode */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -259,6 +347,19 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
         return NULL;
     }
     sqlite3_busy_timeout(q->r, 5000);
+    /* the checkpointer's connection; without it (or its thread) the writer checkpoints as
+     * SQLite does by default, at CKPT_FRAMES */
+    if (sqlite3_open_v2(path, &q->ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+            SQLITE_OK &&
+        exec(q->ck, "PRAGMA synchronous=FULL") == HK_OK &&
+        pthread_create(&q->ck_thread, NULL, ck_main, q) == 0) {
+        pthread_setname_np(q->ck_thread, "hookd-ckpt");
+        q->ck_started = true;
+    } else {
+        hk_log("store: no checkpointer thread (%s): commits checkpoint the WAL themselves",
+               q->ck ? sqlite3_errmsg(q->ck) : "out of memory");
+    }
+    sqlite3_wal_hook(q->w, wal_hook, q);   /* replaces wal_autocheckpoint's hook */
     q->idem = prep(q->w, "SELECT id, name, json FROM events WHERE idem_key = ?");
     q->ins_event = prep(q->w,
                         "INSERT INTO events(name, json, value1, value2, value3, payload,"

@@ -39,6 +39,7 @@ struct hk_workers {
     bool stopping, claiming, keeper_alive;
     bool idle;                 /* what the store was last told (hk_store_workers_idle) */
     int64_t claim_at;          /* no claim before this (ms) unless kicked: nothing is due */
+    uint64_t claim_commits;    /* the group commits done when the claim in flight began */
     int64_t next_due;          /* the earliest next_at known to come (0: none) */
     hk_delivery queue[CLAIM_MAX];
     unsigned qhead, qlen;
@@ -203,6 +204,8 @@ static void *worker_main(void *arg)
         }
         w->claiming = true;
         w->kicks = 0;   /* this claim sees everything committed before it */
+        uint64_t events;
+        hk_store_commit_stats(w->store, &w->claim_commits, &events);
         int want = (int)(2 * w->n - w->busy);
         if (want > CLAIM_MAX)
             want = CLAIM_MAX;
@@ -325,6 +328,20 @@ void hk_workers_kick(hk_workers *w)
         w->kicks++;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+void hk_workers_kick_stored(hk_workers *w)
+{
+    uint64_t commits, events;
+    hk_store_commit_stats(w->store, &commits, &events);
+    pthread_mutex_lock(&w->mu);
+    /* a group commit is counted once it committed: a claim that began after that sees its
+     * deliveries, and a kick per trigger of the batch would only run claims that find them
+     * gone */
+    bool seen = w->claiming && commits <= w->claim_commits;
+    pthread_mutex_unlock(&w->mu);
+    if (!seen)
+        hk_workers_kick(w);
 }
 
 /* Called with w->mu held, which it unlocks: the deliveries claimed but not started are given

@@ -20,6 +20,9 @@ typedef struct hk_workers hk_workers;
 hk_workers *hk_workers_start(hk_store *s, const hk_config *cfg);
 /* New deliveries may be due: wake a worker. */
 void hk_workers_kick(hk_workers *w);
+/* The same, from a trigger's group commit (the writer's thread, once per trigger): nothing
+ * when the claim in flight began after that commit, as it sees those deliveries. */
+void hk_workers_kick_stored(hk_workers *w);
 /* Takes no more deliveries (those claimed and not started go back to pending) and waits up to
  * timeout_s for the running ones. true when all finished (w is freed); false when some still
  * run (w is left to the exiting process; their deliveries stay "running" in the store and run

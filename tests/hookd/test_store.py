@@ -158,6 +158,45 @@ class Durability(unittest.TestCase):
             # concurrent requests shared transactions
             self.assertLess(m["hookd_store_commits_total"], 400)
 
+    @unittest.skipIf(PG, "PostgreSQL keeps its own write-ahead log")
+    def test_wal_stays_bounded_under_a_long_burst(self):
+        # hookd checkpoints SQLite's WAL from a thread of its own while commits go on (and
+        # the writer itself past 4000 frames, should that thread fall behind): under a burst
+        # of 2000 commits, each of at least 3 pages (the event, its two indexes), the WAL
+        # file never grows past 4000 frames and a batch, and hookd.db grows meanwhile
+        with Hookd({"limits": NO_LIMITS}) as h:
+            key = h.key()
+            wal = os.path.join(h.data, "hookd.db-wal")
+            db = os.path.join(h.data, "hookd.db")
+            frame = 4096 + 24
+            bound = 32 + (4000 + 200) * frame
+            db_before = os.path.getsize(db)
+            stop, statuses, biggest = threading.Event(), [], [0]
+
+            def client():
+                while not stop.is_set():
+                    statuses.append(h.trigger(key=key, method="GET")[0])
+            ts = [threading.Thread(target=client) for _ in range(16)]
+            [t.start() for t in ts]
+            end = time.time() + 120 * SLOW
+            try:
+                while time.time() < end:
+                    biggest[0] = max(biggest[0], os.path.getsize(wal))
+                    if h.metrics()["hookd_store_commits_total"] >= 2000:
+                        break
+                    time.sleep(0.05)
+            finally:
+                stop.set()
+                [t.join() for t in ts]
+            biggest[0] = max(biggest[0], os.path.getsize(wal))
+            m = h.metrics()
+            self.assertGreaterEqual(m["hookd_store_commits_total"], 2000, "the burst was short")
+            self.assertEqual(set(statuses), {200})
+            self.assertLessEqual(biggest[0], bound, "the WAL grew to %d frames" %
+                                 ((biggest[0] - 32) // frame))
+            self.assertGreater(os.path.getsize(db), db_before, "no checkpoint while serving")
+            self.assertNotIn("checkpoint", h.log())
+
     @unittest.skipIf(PG, "PostgreSQL's server writes, not hookd (its files have no limit here)")
     def test_503_when_the_store_cannot_write(self):
         with Hookd() as h:
