@@ -11,8 +11,8 @@
  *      instance wake at once instead of polling. A commit that creates due work NOTIFYs only
  *      when this instance has no idle worker (it claims what it commits itself: waking the
  *      others then only made each of them run a claim that found nothing, N x N claims a
- *      second for N busy instances), and so does a claim that took as many as it asked for
- *      (more may be due than this instance can take); a notification sent by this instance's
+ *      second for N busy instances), and so does a claim that left due work behind (more
+ *      was due than this instance can take); a notification sent by this instance's
  *      own connections is ignored (its workers were kicked directly).
  * A connection found broken is reset at its next use (PostgreSQL restarted, failed over).
  *
@@ -964,18 +964,24 @@ static int pg_delivery_claim(void *db, int64_t now_ms, int64_t lease_until_ms, i
     pthread_mutex_lock(&p->k.mu);
     PGconn *c = use(&p->k);
     PGresult *res = run(c,
-                        "WITH due AS (SELECT id FROM deliveries"
+                        /* one more than asked for is looked at (and skipped by a claim
+                         * of another instance meanwhile): is more due than this takes? */
+                        "WITH due AS (SELECT id, next_at FROM deliveries"
                         " WHERE state IN ('pending', 'running') AND next_at <= $4"
-                        " ORDER BY next_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)"
+                        " ORDER BY next_at, id LIMIT $5 + 1 FOR UPDATE SKIP LOCKED),"
+                        " take AS (SELECT id FROM due ORDER BY next_at, id LIMIT $5)"
                         " UPDATE deliveries d SET state = 'running', owner = $1, claim = $2,"
-                        " next_at = $3, updated_ms = $4 FROM due WHERE d.id = due.id"
-                        " RETURNING d.id, d.event_id, d.applet_id, d.action, d.tries",
+                        " next_at = $3, updated_ms = $4 FROM take WHERE d.id = take.id"
+                        " RETURNING d.id, d.event_id, d.applet_id, d.action, d.tries,"
+                        " (SELECT count(*) FROM due) > $5",
                         5, v);
     int rc;
+    bool more = false;
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = fail(c, res, "claim deliveries");
     } else {
         rc = PQntuples(res) < max ? PQntuples(res) : max;
+        more = rc > 0 && PQgetvalue(res, 0, 5)[0] == 't';
         for (int i = 0; i < rc; i++) {
             hk_delivery *d = &out[i];
             memset(d, 0, sizeof *d);
@@ -988,9 +994,9 @@ static int pg_delivery_claim(void *db, int64_t now_ms, int64_t lease_until_ms, i
         }
     }
     PQclear(res);
-    /* as many as asked for: more may be due than this instance can take, so the idle
-     * workers of the others are woken to help (a notification, not a claim of theirs) */
-    if (rc > 0 && rc == max)
+    /* more is due than this instance can take: the idle workers of the others are woken to
+     * help (a notification, not a claim of theirs) */
+    if (more)
         cmd(c, "NOTIFY " CHANNEL, 0, NULL, NULL, "notify");
     if (rc == 0) {
         res = run(c, "SELECT min(next_at) FROM deliveries WHERE state IN ('pending', 'running')",
