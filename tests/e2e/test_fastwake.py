@@ -56,6 +56,23 @@ class FastWakeTest(BoardTestCase):
         joins = [e for e in b.events("radio") if e.get("what") == "join"]
         self.assertEqual(joins[-1]["result"], "GOT_IP")
 
+    def test_slow_host_changes_nothing(self):
+        # The host stalls the firmware 300 ms at each flash read, as a loaded machine or
+        # valgrind does: config.py is read after the boot's auto-connect began, and 300 ms is
+        # longer than that join's scan and association. The chip's code takes milliseconds;
+        # the board's clock does not count the stall, so each wake still replaces the
+        # auto-connect before its scan ends: one scan for the full press, none for the fast
+        # one (docs/simulated-board.md, "The board's time").
+        for fast_wake in (1, 0):
+            w = world()
+            w["faults"] = {"host_stall_ms": 300}
+            b, r = self.setup_board(w, FAST_WAKE=fast_wake)
+            self.press(b, r, 1)
+            rep = self.press(b, r, 2)
+            self.assertEqual((rep["scans"], rep["assocs"], rep["dhcp"]),
+                             (0, 1, 0) if fast_wake else (1, 1, 1), b.console())
+            self.assertGreaterEqual(rep["real_ms"] - rep["board_ms"], 300)   # it did stall
+
     def test_ap_moved_channel(self):
         w = world()
         w["aps"][0]["channel_after_boot"] = {"boot": 3, "channel": 11}

@@ -25,8 +25,6 @@
  * the ESP8266 port's blocking calls do. */
 #define SLICE_MS 200
 
-static uint32_t boot_start;     /* sim_now() when this boot started */
-
 /* ---- pins and LEDs ---------------------------------------------------------------------- */
 
 static const int led_gpio[2] = {2, 16};
@@ -114,10 +112,11 @@ int hal_pin_read(int gpio)
 
 /* ---- clock and watchdog ------------------------------------------------------------------ */
 
+/* The board's clock (sim_board_ms()): the firmware's waits, not the host's pace. */
 uint32_t hal_millis(void)
 {
     leds_show();
-    return sim_now() - boot_start;
+    return sim_board_ms();
 }
 
 void hal_wdt_feed(void)
@@ -129,6 +128,7 @@ void hal_delay_ms(uint32_t ms)
 {
     leds_show();
     uint32_t start = sim_now();
+    sim_wait_begin(ms);
     for (;;) {
         sim_feed();
         uint32_t spent = sim_now() - start;
@@ -138,6 +138,7 @@ void hal_delay_ms(uint32_t ms)
         struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
+    sim_wait_end();
 }
 
 /* ---- reset, sleep ---------------------------------------------------------------------- */
@@ -275,19 +276,25 @@ int hal_console_read(char *buf, size_t cap, uint32_t timeout_ms)
     sim_console_flush();
     leds_show();
     uint32_t start = sim_now();
+    int n = 0;
+    sim_wait_begin(timeout_ms);
     for (;;) {
         sim_feed();
         uint32_t spent = sim_now() - start;
         uint32_t left = spent < timeout_ms ? timeout_ms - spent : 0;
         struct pollfd p = {sim_console_fd, POLLIN, 0};
         if (poll(&p, 1, (int)(left < SLICE_MS ? left : SLICE_MS)) > 0) {
-            ssize_t n = read(sim_console_fd, buf, cap);
-            if (n > 0)
-                return (int)n;
+            ssize_t got = read(sim_console_fd, buf, cap);
+            if (got > 0) {
+                n = (int)got;
+                break;
+            }
         }
         if (left == 0 || sim_now() - start >= timeout_ms)
-            return 0;
+            break;
     }
+    sim_wait_end();
+    return n;
 }
 
 /* ---- flash files: plain files in STATE/flash ---------------------------------------------- */
@@ -329,6 +336,12 @@ int hal_fs_read(const char *name, uint32_t off, void *buf, size_t len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return io_err();
+    if (sim_w.host_stall_ms) {
+        /* the host, not the chip, is slow: the board's clock does not count it (log.c) */
+        struct timespec ts = {(time_t)(sim_w.host_stall_ms / 1000),
+                              (long)(sim_w.host_stall_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     size_t got = 0;
     while (got < len) {
         ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)off + (off_t)got);
@@ -467,7 +480,6 @@ static bool fault_hits(int boots)
 
 _Noreturn void sim_child_main(void)
 {
-    boot_start = sim_now();
     sim_feed();
     if (fault_hits(sim_w.firmware_crash)) {
         /* the chip's exception handler resets it; abort() rather than a real wild pointer so

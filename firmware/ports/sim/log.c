@@ -36,6 +36,54 @@ uint32_t sim_now(void)
     return (uint32_t)ms;
 }
 
+/* The board's clock. The host runs the firmware's code at its own pace: far faster than the
+ * chip's 80 MHz, or slower under valgrind, or not at all for a while on a loaded machine. A
+ * clock that counted host time throughout would let that pace decide what the firmware sees
+ * happen (the boot's auto-connect finishing its scan before the firmware's own join began;
+ * a bound of AWAKE_MAX overrun by time the process spent waiting for a CPU). The board's
+ * clock counts only the firmware's waits, each for the host time it took but never more than
+ * it asked for (a delay is exact, a timeout ends at its deadline), and the code between two
+ * waits takes no time: on the chip this firmware's code between two waits runs in a few ms
+ * (the one long computation, a full TLS handshake, has its figure in the wake report), and
+ * the NONOS SDK's Wi-Fi, timers included, only moves on while the code yields in a wait. */
+static uint64_t clock_pack(uint32_t ms, uint32_t from)
+{
+    return (uint64_t)ms << 32 | from;
+}
+
+uint32_t sim_board_ms(void)
+{
+    if (!sim_sh)
+        return 0;
+    uint64_t c = __atomic_load_n(&sim_sh->board_clock, __ATOMIC_ACQUIRE);
+    uint32_t ms = (uint32_t)(c >> 32), from = (uint32_t)c;
+    if (from) {
+        uint32_t took = sim_now() - (from - 1), cap = __atomic_load_n(&sim_sh->wait_cap,
+                                                                      __ATOMIC_RELAXED);
+        ms += took < cap ? took : cap;
+    }
+    return ms;
+}
+
+static int wait_depth;   /* the child's: should a wait ever call another, it counts once */
+
+void sim_wait_begin(uint32_t cap_ms)
+{
+    if (wait_depth++)
+        return;
+    uint64_t c = __atomic_load_n(&sim_sh->board_clock, __ATOMIC_RELAXED);
+    __atomic_store_n(&sim_sh->wait_cap, cap_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&sim_sh->board_clock, clock_pack((uint32_t)(c >> 32), sim_now() + 1),
+                     __ATOMIC_RELEASE);
+}
+
+void sim_wait_end(void)
+{
+    if (wait_depth == 0 || --wait_depth)
+        return;
+    __atomic_store_n(&sim_sh->board_clock, clock_pack(sim_board_ms(), 0), __ATOMIC_RELEASE);
+}
+
 void sim_feed(void)
 {
     if (sim_sh)

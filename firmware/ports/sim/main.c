@@ -295,11 +295,11 @@ static void led_off_at_reset(void)
  * idle, or a crash waiting for its reboot) is reported again only if it did more since. */
 static void report(const char *end)
 {
-    uint32_t now = sim_now();
-    sim_join_settle(&sim_sh->join, now);
+    uint32_t board_ms = sim_board_ms();
+    sim_join_settle(&sim_sh->join, board_ms);
     if (B.reported && memcmp(&B.reported_counts, &sim_sh->counts, sizeof B.reported_counts) == 0)
         return;
-    sim_report(&sim_sh->counts, now - B.wake_start, end);
+    sim_report(&sim_sh->counts, sim_now() - B.wake_start, board_ms, end);
     B.reported = true;
     B.reported_counts = sim_sh->counts;
 }
@@ -356,6 +356,7 @@ static void boot(int cause)
     sim_sh->wake_drained_mAs = 0;
     memset(sim_sh->listening, 0, sizeof sim_sh->listening);
     sim_sh->heartbeat = sim_now();
+    sim_sh->board_clock = 0;   /* the board's clock starts again with the CPU */
     B.wake_at = B.reboot_at = 0;
     B.reported = false;
     /* what sat in the UART's FIFO is gone after a reset */
@@ -543,7 +544,7 @@ static void state_json(char *out, size_t cap)
     sim_json_escape(name, sizeof name, B.name, strlen(B.name));
     sim_json_escape(world, sizeof world, sim_w.source, strlen(sim_w.source));
     uint32_t now = sim_now();
-    int link = B.child > 0 && sim_sh->sta_active ? sim_join_link(&sim_sh->join, now)
+    int link = B.child > 0 && sim_sh->sta_active ? sim_join_link(&sim_sh->join, sim_board_ms())
                                                   : HAL_LINK_IDLE;
     static const char *const links[] = {"IDLE", "CONNECTING", "WRONG_PASSWORD", "NO_AP_FOUND",
                                         "CONNECT_FAIL", "GOT_IP"};

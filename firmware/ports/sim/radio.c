@@ -1,7 +1,8 @@
 /* radio.c - the simulated board's radio (station and access point) and its sockets.
  *
  * The radio is a model driven by the world file: joining plays out scan, association and
- * DHCP phases with short real delays and ends in the ESP8266's link states. Traffic is real:
+ * DHCP phases with short delays on the board's clock (log.c) and ends in the ESP8266's link
+ * states. Traffic is real:
  * once the station has an address, sockets are the host's own non-blocking TCP sockets and
  * names resolve through the world's host table, then the host's resolver. While the station
  * has no address, sockets and DNS fail with BH_ERR_NOLINK, as lwIP has no route then. */
@@ -75,7 +76,7 @@ void sim_join_settle(sim_join *j, uint32_t now)
 
 static int link_now(void)
 {
-    uint32_t now = sim_now();
+    uint32_t now = sim_board_ms();
     sim_join_settle(&sim_sh->join, now);
     return sim_sh->sta_active ? sim_join_link(&sim_sh->join, now) : HAL_LINK_IDLE;
 }
@@ -118,7 +119,7 @@ void hal_radio_mac(uint8_t mac[6])
 
 static void end_join(void)
 {
-    sim_join_settle(&sim_sh->join, sim_now());
+    sim_join_settle(&sim_sh->join, sim_board_ms());
     sim_sh->join.active = 0;
 }
 
@@ -141,10 +142,10 @@ int hal_radio_scan(hal_ap_info *out, int max)
         return BH_ERR_STATE;
     if (max < 0 || (max > 0 && !out))
         return BH_ERR_ARG;
-    uint32_t start = sim_now();
+    uint32_t start = sim_board_ms();
     wait_ms(sim_w.scan_ms);
     sim_sh->counts.scans++;
-    sim_sh->counts.delta_ms += (int64_t)SIM_MODEL(M_SCAN) - (int64_t)(sim_now() - start);
+    sim_sh->counts.delta_ms += (int64_t)SIM_MODEL(M_SCAN) - (int64_t)(sim_board_ms() - start);
     if (sim_w.scan_fail)
         return BH_ERR_IO;
     int n = 0;
@@ -194,7 +195,7 @@ int hal_radio_join(const hal_join_params *p)
     sim_join j;
     memset(&j, 0, sizeof j);
     j.active = 1;
-    j.start = sim_now();
+    j.start = sim_board_ms();   /* the plan runs on the board's clock: see log.c */
     j.ap = best;
     /* with a saved BSSID and channel the SDK skips the scan and goes straight to the AP; when
      * the AP is not there (it moved channel) the authentication times out: NO_AP_FOUND after
@@ -205,14 +206,13 @@ int hal_radio_join(const hal_join_params *p)
         j.scan_end = t ? t : 1;
     if (best < 0 && !scan) {
         t += sim_w.assoc_ms;
-        j.assoc_end = t;
+        j.assoc_end = t ? t : 1;   /* 0 would mean "not planned" */
         j.outcome = HAL_LINK_NO_AP_FOUND;
         j.outcome_at = t;
     } else if (best < 0) {
         j.outcome = HAL_LINK_NO_AP_FOUND;
         j.outcome_at = t;
-    } else if (sim_w.silent_boot && sim_sh->boot >= sim_w.silent_boot &&
-               t - sim_sh->boot_at < sim_w.silent_ms) {
+    } else if (sim_w.silent_boot && sim_sh->boot >= sim_w.silent_boot && t < sim_w.silent_ms) {
         /* the AP does not answer (interference, a busy AP): CONNECTING until the firmware
          * gives up; no association to count, its time is real */
         j.outcome = HAL_LINK_CONNECT_FAIL;
@@ -220,7 +220,7 @@ int hal_radio_join(const hal_join_params *p)
     } else {
         const sim_ap *a = &sim_w.aps[best];
         t += sim_w.assoc_ms;
-        j.assoc_end = t;
+        j.assoc_end = t ? t : 1;
         if (sim_w.join_fail) {
             j.outcome = HAL_LINK_CONNECT_FAIL;
             j.outcome_at = t;
@@ -279,7 +279,7 @@ int hal_radio_ipcfg(hal_ipcfg *out)
         return BH_ERR_NOLINK;
     *out = sim_sh->join.ipcfg;
     if (!sim_sh->join.static_ip) {
-        uint32_t held = (sim_now() - sim_sh->join.outcome_at) / 1000;
+        uint32_t held = (sim_board_ms() - sim_sh->join.outcome_at) / 1000;
         out->lease_s = held < out->lease_s ? out->lease_s - held : 0;
     }
     return BH_OK;
@@ -304,7 +304,7 @@ int hal_radio_assoc(uint8_t bssid[6], uint8_t *channel, int8_t *rssi)
     /* associated: connected, or waiting for a DHCP answer after association */
     bool assoc = l == HAL_LINK_GOT_IP ||
                  (l == HAL_LINK_CONNECTING && j->outcome == HAL_LINK_GOT_IP && j->assoc_end &&
-                  sim_now() >= j->assoc_end);
+                  sim_board_ms() >= j->assoc_end);
     if (!assoc || j->ap < 0)
         return BH_ERR_NOLINK;
     const sim_ap *a = &sim_w.aps[j->ap];
@@ -384,21 +384,33 @@ bool port_sock_valid(int s)
 static int wait_fd(int fd, short events, uint32_t timeout_ms)
 {
     uint32_t start = sim_now();
+    int rc;
+    sim_wait_begin(timeout_ms);   /* the board's clock: at most timeout_ms of it */
     for (;;) {
         sim_feed();
         uint32_t spent = sim_now() - start;
-        if (spent >= timeout_ms && timeout_ms > 0)
-            return BH_ERR_TIMEOUT;
+        if (spent >= timeout_ms && timeout_ms > 0) {
+            rc = BH_ERR_TIMEOUT;
+            break;
+        }
         uint32_t left = timeout_ms - spent;
         struct pollfd p = {fd, events, 0};
         int r = poll(&p, 1, (int)(left < SLICE_MS ? left : SLICE_MS));
-        if (r < 0 && errno != EINTR)
-            return map_errno(errno);
-        if (r > 0)
-            return 0;   /* readable, writable, or an error that the next call will report */
-        if (timeout_ms == 0)
-            return BH_ERR_TIMEOUT;
+        if (r < 0 && errno != EINTR) {
+            rc = map_errno(errno);
+            break;
+        }
+        if (r > 0) {
+            rc = 0;   /* readable, writable, or an error that the next call will report */
+            break;
+        }
+        if (timeout_ms == 0) {
+            rc = BH_ERR_TIMEOUT;
+            break;
+        }
     }
+    sim_wait_end();
+    return rc;
 }
 
 int port_sock_wait(int s, bool for_write, uint32_t timeout_ms)
@@ -504,7 +516,7 @@ static int resolve(const char *host, uint32_t *ip, uint32_t start, uint32_t time
         free(r);
         return BH_ERR_NOMEM;
     }
-    uint32_t spent = sim_now() - start;
+    uint32_t spent = sim_board_ms() - start;
     int rc = spent < timeout_ms ? wait_fd(p[0], POLLIN, timeout_ms - spent) : BH_ERR_TIMEOUT;
     int answer[2];
     if (rc == 0)
@@ -534,7 +546,7 @@ int hal_dns_lookup_ttl(const char *host, uint32_t *ip, uint32_t *ttl_s, uint32_t
     }
     if (!have_ip())
         return BH_ERR_NOLINK;
-    uint32_t start = sim_now();
+    uint32_t start = sim_board_ms();
     sim_sh->counts.dns++;
     int rc = BH_ERR_DNS;
     if (sim_w.dns_fail) {
@@ -552,7 +564,7 @@ int hal_dns_lookup_ttl(const char *host, uint32_t *ip, uint32_t *ttl_s, uint32_t
 out:
     if (rc == BH_OK && ttl_s)
         *ttl_s = sim_w.dns_ttl_s;
-    floor_to(sim_now() - start, M_DNS);
+    floor_to(sim_board_ms() - start, M_DNS);
     return rc;
 }
 
@@ -560,7 +572,7 @@ int hal_tcp_connect(uint32_t ip, uint16_t port, uint32_t timeout_ms)
 {
     if (!have_ip())
         return BH_ERR_NOLINK;
-    uint32_t start = sim_now();
+    uint32_t start = sim_board_ms();
     if (sim_w.drop_boot && sim_sh->boot >= sim_w.drop_boot &&
         sim_sh->counts.tcp < sim_w.drop_connects) {
         /* the SYNs are dropped (a router that no longer routes us): no answer until the
@@ -594,7 +606,7 @@ int hal_tcp_connect(uint32_t ip, uint16_t port, uint32_t timeout_ms)
                 rc = map_errno(err);
         }
     }
-    floor_to(sim_now() - start, M_TCP);
+    floor_to(sim_board_ms() - start, M_TCP);
     if (rc < 0) {
         hal_tcp_close(s);
         return rc;
@@ -608,7 +620,7 @@ int hal_tcp_send(int s, const void *buf, size_t len, uint32_t timeout_ms)
         return BH_ERR_ARG;
     if (tls_is_active(s))
         return tls_send(s, buf, len, timeout_ms);
-    uint32_t start = sim_now();
+    uint32_t start = sim_board_ms();
     size_t done = 0;
     while (done < len) {
         int n = port_sock_send(s, (const char *)buf + done, len - done);
@@ -618,7 +630,7 @@ int hal_tcp_send(int s, const void *buf, size_t len, uint32_t timeout_ms)
         }
         if (n != PORT_WOULD_BLOCK)
             return n;
-        uint32_t spent = sim_now() - start;
+        uint32_t spent = sim_board_ms() - start;
         if (spent >= timeout_ms)
             return BH_ERR_TIMEOUT;
         int rc = port_sock_wait(s, true, timeout_ms - spent);
@@ -637,14 +649,14 @@ int hal_tcp_recv(int s, void *buf, size_t cap, uint32_t timeout_ms)
         cap = 0x7fffffff;
     if (tls_is_active(s))
         return tls_recv(s, buf, cap, timeout_ms);
-    uint32_t start = sim_now();
+    uint32_t start = sim_board_ms();
     for (;;) {
         int n = port_sock_recv(s, buf, cap);
         if (n != PORT_WOULD_BLOCK) {
             sim_feed();
             return n;
         }
-        uint32_t spent = sim_now() - start;
+        uint32_t spent = sim_board_ms() - start;
         if (spent >= timeout_ms)
             return BH_ERR_TIMEOUT;
         int rc = port_sock_wait(s, false, timeout_ms - spent);
@@ -732,7 +744,7 @@ int hal_tcp_accept(int listener, uint32_t timeout_ms)
         !socks[listener].listener)
         return BH_ERR_ARG;
     hal_millis();
-    uint32_t start = sim_now();
+    uint32_t start = sim_board_ms();
     for (;;) {
         int fd = accept4(socks[listener].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
@@ -743,7 +755,7 @@ int hal_tcp_accept(int listener, uint32_t timeout_ms)
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
             return map_errno(errno);
-        uint32_t spent = sim_now() - start;
+        uint32_t spent = sim_board_ms() - start;
         if (spent >= timeout_ms)
             return BH_ERR_TIMEOUT;
         int rc = wait_fd(socks[listener].fd, POLLIN, timeout_ms - spent);

@@ -56,6 +56,8 @@ typedef struct {
                                           connects of each wake get no answer */
     uint32_t flip_boot, flip_offset;   /* as boot flip_boot starts, the RTC memory byte at
                                           flip_offset is inverted (0: never) */
+    uint32_t host_stall_ms;     /* each flash read stalls the firmware this long in the host's
+                                   time, outside any wait (a loaded host, valgrind) */
     int firmware_hang;          /* boots that hang before app_main (-1: every boot) */
     int firmware_crash;         /* boots that crash before app_main (-1: every boot) */
     /* board */
@@ -123,6 +125,10 @@ typedef struct {
     int8_t led_on[2];               /* D4 (GPIO2), D0 (GPIO16) */
     /* watchdog: ms since power-on of the last feed */
     uint32_t heartbeat;
+    /* the board's clock (log.c): ms of this boot spent waiting << 32 | the host's sim_now()
+       + 1 when the wait in progress began (0: none); that wait counts at most wait_cap ms */
+    uint64_t board_clock;
+    uint32_t wait_cap;
     /* what the child asks of the hardware */
     int request;
     uint32_t sleep_ms;
@@ -146,6 +152,12 @@ extern char sim_flash_dir[SIM_PATH_MAX];
 uint32_t sim_now(void);                 /* ms since power-on */
 void sim_clock_start(void);
 void sim_feed(void);                    /* feed the watchdog */
+/* The board's own clock: ms since this boot began, counting only the time the firmware spent
+ * waiting (hal_millis(); docs/simulated-board.md, "The board's time"). Both processes read
+ * it; the child brackets each wait with the two calls below. */
+uint32_t sim_board_ms(void);
+void sim_wait_begin(uint32_t cap_ms);   /* a wait of at most cap_ms starts */
+void sim_wait_end(void);                /* it ended: the clock takes its host time, capped */
 
 /* JSON event builder: one object, written with one write() so lines never interleave. */
 typedef struct {
@@ -188,9 +200,9 @@ double sim_model_get(const char *key);
 enum { M_BOOT, M_SCAN, M_ASSOC, M_DHCP, M_DNS, M_TCP, M_TLS, M_TLS_RESUMED, M_RADIO_MA, M_SLEEP_UA,
        M_COUNT };
 #define SIM_MODEL(i) (sim_model[i].value)
-/* The report of one wake: logs a "report" event and prints the table; the wake's energy
- * drained from the battery. */
-void sim_report(const sim_counts *c, uint32_t real_ms, const char *end);
+/* The report of one wake (real_ms: the host's time; board_ms: the board's clock): logs a
+ * "report" event and prints the table; the wake's energy drained from the battery. */
+void sim_report(const sim_counts *c, uint32_t real_ms, uint32_t board_ms, const char *end);
 /* The supply the firmware reads: the battery's voltage at its charge left; 3300 without one. */
 uint16_t sim_supply_mv(void);
 

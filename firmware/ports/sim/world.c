@@ -281,6 +281,10 @@ static int load_faults(sim_world *w, json_t *f, char *err, size_t cap)
                 return bad(err, cap, "faults.%s: {\"boot\": N >= 1, \"ms\": 0 to 600000}", key);
             w->silent_boot = (uint32_t)json_integer_value(b);
             w->silent_ms = (uint32_t)json_integer_value(m);
+        } else if (strcmp(key, "host_stall_ms") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 2000)
+                return bad(err, cap, "faults.%s: 0 to 2000 (ms)", key);
+            w->host_stall_ms = (uint32_t)json_integer_value(v);
         } else if (flag) {
             if (!json_is_boolean(v))
                 return bad(err, cap, "faults.%s: true or false", key);
@@ -291,7 +295,7 @@ static int load_faults(sim_world *w, json_t *f, char *err, size_t cap)
         } else {
             return bad(err, cap, "faults: unknown fault \"%s\" (known: dns_fail, join_fail, "
                        "dhcp_fail, scan_fail, firmware_hang, firmware_crash, ap_silent_after_boot, tcp_drop_after_boot, "
-                       "rtc_flip_at_boot)", key);
+                       "rtc_flip_at_boot, host_stall_ms)", key);
         }
     }
     return 0;
