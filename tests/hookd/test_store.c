@@ -203,6 +203,7 @@ static void migrate_from_v1(void)
         "PRAGMA user_version=1;"
         "INSERT INTO settings VALUES('key', 'kept-key');"
         "INSERT INTO events VALUES(1, 'press', 0, 'old', NULL, NULL, NULL, 1, 1, NULL, NULL);"
+        "INSERT INTO events VALUES(2, 'keyed', 0, 'old', NULL, NULL, NULL, 1, 1, NULL, 'k1');"
         "INSERT INTO deliveries VALUES(1, 1, 1, 'a', 'file', 'pending', 0, 0, 1, 1, NULL);"
         "INSERT INTO deliveries VALUES(2, 1, 1, 'a', 'file', 'running', 0, 0, 1, 1, NULL);";
     CHECK(sqlite3_exec(db, v1, NULL, NULL, NULL) == SQLITE_OK, "v1: %s", sqlite3_errmsg(db));
@@ -224,6 +225,22 @@ static void migrate_from_v1(void)
         CHECK(hk_store_delivery_claim(s, hk_now_ms(), LEASE, ds, 4, &next) == 2,
               "both claimable after the migration");
         CHECK(hk_store_session_put(s, "x", "y", 1000) == HK_OK, "sessions table");
+        /* the old event's idempotency key still counts; a new one is stored */
+        CHECK(hk_store_start(s) == HK_OK, "start");
+        hk_event *e = event("press", "again", (int64_t)time(NULL));
+        hk_commit c[2] = {{.event = e, .idem_key = "k1"}, {.event = e, .idem_key = "k2"}};
+        commit_all(s, c, 2);
+        CHECK(c[0].status == HK_COMMIT_DUPLICATE && c[0].event_id == 2 &&
+                  strcmp(c[0].dup_name, "keyed") == 0, "k1 kept: %d", c[0].status);
+        CHECK(c[1].status == HK_COMMIT_STORED && c[1].event_id == 3, "k2 stored: %d", c[1].status);
+        hk_event_free(e);
+        /* pruning: the old keyed event goes; the one with deliveries left to do stays */
+        int64_t deleted = 0;
+        CHECK(hk_store_prune(s, 2, &deleted) == HK_OK && deleted == 1, "pruned %lld",
+              (long long)deleted);
+        CHECK(hk_store_delivery_counts(s, &pending, &running, &failed) == HK_OK &&
+                  pending + running + failed == 2, "deliveries kept: %lld %lld %lld",
+              (long long)pending, (long long)running, (long long)failed);
         hk_store_close(s);
     }
     CHECK(sqlite3_open(path, &db) == SQLITE_OK, "reopen");
@@ -231,8 +248,19 @@ static void migrate_from_v1(void)
     sqlite3_prepare_v2(db, "SELECT group_concat(version), (SELECT user_version FROM"
                            " pragma_user_version) FROM schema_version", -1, &st, NULL);
     CHECK(st && sqlite3_step(st) == SQLITE_ROW &&
-              strcmp((const char *)sqlite3_column_text(st, 0), "1,2") == 0 &&
-              sqlite3_column_int(st, 1) == 2, "versions %s", st ? sqlite3_column_text(st, 0) : NULL);
+              strcmp((const char *)sqlite3_column_text(st, 0), "1,2,3") == 0 &&
+              sqlite3_column_int(st, 1) == 3, "versions %s", st ? sqlite3_column_text(st, 0) : NULL);
+    sqlite3_finalize(st);
+    /* the key's index holds the keyed events only (k2; k1's was pruned); the deliveries'
+     * foreign key names the new table */
+    sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM events INDEXED BY events_by_idem_key"
+                           " WHERE idem_key IS NOT NULL), (SELECT count(*) FROM"
+                           " pragma_foreign_key_check), (SELECT count(*) FROM pragma_index_list("
+                           "'events') WHERE origin = 'u')", -1, &st, NULL);
+    CHECK(st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1 &&
+              sqlite3_column_int(st, 1) == 0 && sqlite3_column_int(st, 2) == 0,
+          "keys %d, foreign key errors %d, UNIQUE columns %d", sqlite3_column_int(st, 0),
+          sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
     sqlite3_finalize(st);
     /* a newer file than this hookd knows is refused, not misused */
     sqlite3_exec(db, "INSERT INTO schema_version VALUES(99, 0)", NULL, NULL, NULL);
