@@ -184,11 +184,16 @@ class PressTest(HookdBoardTestCase):
         return c, stored
 
     def awake_ms(self, b, boot):
+        """How long the wake lasted by the board's own clock (the report's board_ms), the clock
+        AWAKE_MAX is counted on: what the firmware waited, each wait at most what it asked.
+        The host's time (the events' t) also holds the pace at which the host ran the code
+        in between, which a loaded machine stretches without limit; it is printed, not
+        asserted."""
         evs = b.wake_events(boot)
-        start = [e["t"] for e in evs if e["event"] == "boot"][0]
-        end = [e["t"] for e in evs if e["event"] == "sleep"]
-        self.assertTrue(end, f"boot {boot} did not end in deep sleep:\n{b.console(boot)}")
-        return end[0] - start
+        self.assertTrue([e for e in evs if e["event"] == "sleep"],
+                        f"boot {boot} did not end in deep sleep:\n{b.console(boot)}")
+        report = [e for e in evs if e["event"] == "report"][-1]
+        return report["board_ms"], report["real_ms"]
 
     def last_wake(self, b, boot):
         """The reason the wake before `boot` failed, as `boot` reported it."""
@@ -296,9 +301,9 @@ class PressTest(HookdBoardTestCase):
                 elif mode:
                     self.proxy.up(mode)
                 boot = self.press(b)
-                ms = self.awake_ms(b, boot)
-                print(f"\n  {name}: asleep after {ms} ms (bound {AWAKE_MAX * 1000} ms)",
-                      flush=True)
+                ms, host_ms = self.awake_ms(b, boot)
+                print(f"\n  {name}: asleep after {ms} ms of the board's clock (bound "
+                      f"{AWAKE_MAX * 1000} ms; {host_ms} ms of the host's)", flush=True)
                 self.assertLessEqual(ms, AWAKE_MAX * 1000, b.console(boot))
                 self.assertEqual(len(b.events("error")), 1, b.console(boot))
                 boot = self.press(b)                     # the next wake names the reason
