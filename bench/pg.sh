@@ -67,12 +67,12 @@ tree_ticks() {   # PID...
   echo "$t"
 }
 
-# the claim transactions of the instances on PORT...: "FOUND-SOME FOUND-NONE" summed
+# the instances on PORT...: "CLAIMS-FOUND-SOME CLAIMS-FOUND-NONE GROUP-COMMITS" summed
 claims() {
   local p
   for p in "$@"; do curl -s "http://127.0.0.1:$p/metrics"; done |
     awk '/^hookd_claims_total\{found="some"\}/{s+=$2} /^hookd_claims_total\{found="none"\}/{n+=$2}
-         END{print s+0, n+0}'
+         /^hookd_store_commits_total /{c+=$2} END{print s+0, n+0, c+0}'
 }
 
 # run NAME STORE-ARGS-PREFIX N: N hookd instances (each: STORE args), nginx in front, wrk
@@ -162,7 +162,8 @@ print(subprocess.run(["psql","-X","-A","-t","-h",q["host"][0],"-p",q["port"][0],
     "$name" "$rps" "$l50" "$l99" "$((reqs - non2xx))" "$non2xx" "$sockerr" "$stored" "$delivered" \
     "$us" "$ush" "$([ -n "$pgp" ] && echo " + PostgreSQL $uspg")" \
     "$(awk -v a="$c0" -v b="$c1" -v r="$stored" 'BEGIN{split(a, x); split(b, y)
-      printf "%.3f (%.3f found none)", r ? (y[1] + y[2] - x[1] - x[2]) / r : 0, r ? (y[2] - x[2]) / r : 0}')"
+      printf "%.3f (%.3f found none), group commits/trigger %.3f", r ? (y[1] + y[2] - x[1] - x[2]) / r : 0,
+        r ? (y[2] - x[2]) / r : 0, r ? (y[3] - x[3]) / r : 0}')"
   if [ "$stored" -lt "$((reqs - non2xx))" ]; then
     echo "bench: $name: LOST $((reqs - non2xx - stored)) acknowledged triggers" >&2
     exit 1
