@@ -262,8 +262,8 @@ class Cluster(unittest.TestCase):
             a.cleanup()
             b.cleanup()
 
-    def two_one_worker_each(self, name):
-        """Two instances, one worker each, on a new database; "quick" appends the pid of the
+    def two_instances(self, name, workers):
+        """Two instances, workers each, on a new database; "quick" appends the pid of the
         hookd that ran it to name-quick.log, "block" writes "S pid" to name-block.log and
         waits until name-release exists."""
         url = self.pg.createdb()
@@ -271,7 +271,7 @@ class Cluster(unittest.TestCase):
         block = os.path.join(self.pg.tmp, name + "-block.log")
         release = os.path.join(self.pg.tmp, name + "-release")
         wait = 'echo "S $PPID" >> %s; while [ ! -e %s ]; do sleep 0.05; done' % (block, release)
-        cfg = {"admin_password": PASSWORD, "limits": NO_LIMITS, "deliveries": {"workers": 1},
+        cfg = {"admin_password": PASSWORD, "limits": NO_LIMITS, "deliveries": {"workers": workers},
                "applets": [{"name": "quick", "event": "quick", "action": "command",
                             "fields": {"argv": ["/bin/sh", "-c", "echo $PPID >> " + quick]}},
                            {"name": "block", "event": "block", "action": "command",
@@ -291,7 +291,9 @@ class Cluster(unittest.TestCase):
         # instance gets no notification (before, each trigger woke every instance, each
         # running a claim that found nothing: N x N claims a second), nor does the instance
         # itself (its workers are kicked directly)
-        a, b, quick, _, _ = self.two_one_worker_each("idle")
+        # (two workers each: the next trigger may come while the worker that ran the last
+        # one is still recording it, and one must be free)
+        a, b, quick, _, _ = self.two_instances("idle", 2)
         try:
             a.start()
             b.start()
@@ -319,7 +321,7 @@ class Cluster(unittest.TestCase):
     def test_busy_instance_wakes_an_idle_one(self):
         # an instance whose workers are all busy notifies the others: the idle one is woken
         # (its notification count rises) and runs the new work while the first still blocks
-        a, b, quick, block, release = self.two_one_worker_each("busy")
+        a, b, quick, block, release = self.two_instances("busy", 1)
         try:
             a.start()
             b.start()
