@@ -139,7 +139,8 @@ char *hk_metrics_render(int64_t pending, int64_t running, int64_t failed, uint64
         (unsigned long long)atomic_load(&claims[1]), (unsigned long long)atomic_load(&claims[0]));
     put(&s, "# HELP hookd_store_notifications_total Notifications of new work from other "
             "instances (PostgreSQL's NOTIFY hookd_work), each a wake-up of a worker.\n"
-            "# TYPE hookd_store_notifications_total counter\nhookd_store_notifications_total %llu\n",
+            "# TYPE hookd_store_notifications_total counter\n"
+            "hookd_store_notifications_total %llu\n",
         (unsigned long long)atomic_load(&notifications));
     put(&s, "# HELP hookd_deliveries_pending Deliveries waiting to run (queue depth).\n"
             "# TYPE hookd_deliveries_pending gauge\nhookd_deliveries_pending %lld\n",

@@ -219,7 +219,9 @@ static void *worker_main(void *arg)
             hk_metrics_claim(rc > 0);
         pthread_mutex_lock(&w->mu);
         w->claiming = false;
-        if (rc == 0)
+        /* the one known here is kept if earlier: a retry whose record is not committed yet */
+        if (rc == 0 && (!w->next_due || w->next_due <= now ||
+                        (next_due && next_due < w->next_due)))
             w->next_due = next_due;
         else if (w->next_due && w->next_due <= now)
             w->next_due = 0;   /* passed: what was due then, this claim saw */
