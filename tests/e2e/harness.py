@@ -65,8 +65,10 @@ class Board:
             [*WRAPPER, SIMBOARD, "run", "--state", self.state, "--world", self.world,
              "--name", name, *run_args],
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
-        # the board is up once its control socket answers
-        deadline = time.time() + 10
+        # the board is up once its control socket answers. The deadline only stops a start
+        # that hangs (one that fails exits, and says why): valgrind on a loaded machine has
+        # taken over 10 s to bring the board up
+        deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("simboard exited: " + self.output())

@@ -65,7 +65,9 @@ class Hookd:
 
     # -- process --------------------------------------------------------------------------
 
-    def start(self, timeout=15):
+    def start(self, timeout=60):
+        # timeout only stops a start that hangs: one that fails exits and ends the wait at
+        # once. 15 s was too short for a first start (a new key) at nice 12 on a loaded core
         cfg = os.path.join(self.tmp, "config.json")
         with open(cfg, "w") as f:
             json.dump(self.config, f)
