@@ -23,7 +23,7 @@ import time
 import unittest
 import warnings
 
-from hookd_harness import system_python  # noqa: E402
+from hookd_harness import Broker, free_port, mosquitto_sub, system_python  # noqa: E402
 
 system_python("aiosmtpd")   # Debian's python3-aiosmtpd
 
@@ -39,12 +39,6 @@ KEY = "dlv-42-attempt-stable"
 EVENT = {"name": "button_pressed", "value1": "micropython1", "occurred_at": 1566603900}
 WHEN = "August 23, 2019 at 11:45PM"   # 1566603900 with TZ=UTC
 os.environ["TZ"] = "UTC"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def drive(action, fields, event=None, *opts, timeout=60):
@@ -538,62 +532,45 @@ class TestHttp(unittest.TestCase):
 
 # --------------------------------------------------------------------------- MQTT
 
+class AuthBroker(Broker):
+    """mosquitto with an anonymous listener (port) and one asking for hookd / pa55
+    (auth_port)."""
+
+    def __init__(self, tmp):
+        self.pw = os.path.join(tmp, "passwd")
+        subprocess.run(["mosquitto_passwd", "-c", "-b", self.pw, "hookd", "pa55"], check=True,
+                       capture_output=True)
+        os.chmod(self.pw, 0o600)
+        self.auth_port = free_port()
+        super().__init__(tmp)
+
+    def conf_text(self):
+        return (f"per_listener_settings true\npersistence false\n"
+                f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                f"listener {self.auth_port} 127.0.0.1\nallow_anonymous false\n"
+                f"password_file {self.pw}\n")
+
+
 class TestMqtt(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not shutil.which("mosquitto") and not os.path.exists("/usr/sbin/mosquitto"):
-            raise unittest.SkipTest("mosquitto not installed (scripts/deps.sh check)")
         cls.tmp = tempfile.mkdtemp(prefix="hookd-mqtt-")
-        cls.port, cls.auth_port = free_port(), free_port()
-        pw = os.path.join(cls.tmp, "passwd")
-        subprocess.run(["mosquitto_passwd", "-c", "-b", pw, "hookd", "pa55"], check=True,
-                       capture_output=True)
-        os.chmod(pw, 0o600)
-        conf = os.path.join(cls.tmp, "mosquitto.conf")
-        with open(conf, "w") as f:
-            if os.geteuid() == 0:   # else mosquitto drops to its own user, locked out of tmp
-                f.write("user root\n")
-            f.write(f"per_listener_settings true\npersistence false\nlog_dest stderr\n"
-                    f"listener {cls.port} 127.0.0.1\nallow_anonymous true\n"
-                    f"listener {cls.auth_port} 127.0.0.1\nallow_anonymous false\n"
-                    f"password_file {pw}\n")
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        cls.log = open(os.path.join(cls.tmp, "broker.log"), "w+")
-        cls.broker = subprocess.Popen([exe, "-c", conf], stdout=cls.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        for p in (cls.port, cls.auth_port):
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", p), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.time() > deadline or cls.broker.poll() is not None:
-                        cls.log.seek(0)
-                        raise RuntimeError("mosquitto did not start: " + cls.log.read())
-                    time.sleep(0.05)
+        try:
+            cls.broker = AuthBroker(cls.tmp)
+        except BaseException:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+        cls.port, cls.auth_port = cls.broker.port, cls.broker.auth_port
 
     @classmethod
     def tearDownClass(cls):
-        cls.broker.terminate()
-        cls.broker.wait(10)
-        cls.log.close()
+        cls.broker.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def subscribe(self, topic, port=None, extra=()):
         """A mosquitto_sub that has its SUBACK (so it cannot miss the message)."""
-        # stdbuf: mosquitto_sub's stdout is a pipe here, so without it SUBACK shows at exit
-        p = subprocess.Popen(["stdbuf", "-oL",
-                              "mosquitto_sub", "-h", "127.0.0.1", "-p", str(port or self.port),
-                              "-t", topic, "-C", "1", "-v", "-d", "-W", "15", *extra],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        lines = []
-        while True:
-            line = p.stdout.readline().decode()
-            if not line:
-                raise RuntimeError("mosquitto_sub: " + "".join(lines))
-            lines.append(line)
-            if "SUBACK" in line:
-                return p
+        return mosquitto_sub("-h", "127.0.0.1", "-p", str(port or self.port), "-t", topic,
+                             "-C", "1", "-v", "-W", "15", *extra)
 
     def received(self, p):
         """The first message (topic, payload) the subscriber prints. Read line by line from
