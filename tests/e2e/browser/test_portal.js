@@ -12,44 +12,28 @@
  */
 'use strict';
 
-const {execFileSync, spawn, spawnSync} = require('child_process');
+const {execFileSync, spawn} = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const {chromium} = require('playwright-core');
 
 const {SIMBOARD, counts, check, step, ctl, sleep, finish} = require('./steps');
+const {startHookd: startHookdIn} = require('../../hookd/browser/hookd');
 const HOOKD = process.env.HOOKD || 'hookd';
 const WAIT = 30000;
 
 /* hookd on a free port with one applet: every button_pressed is a line in presses.jsonl */
-function startHookd(tmp) {
+async function startHookd(tmp) {
   const data = path.join(tmp, 'hookd');
-  const pw = spawnSync(HOOKD, ['password', '--data', data], {input: 'portal-test-pw\n', encoding: 'utf8'});
-  if (pw.status !== 0) throw new Error('hookd password: ' + pw.stderr);
-  const cfg = path.join(tmp, 'hookd.json');
-  fs.writeFileSync(cfg, JSON.stringify({
-    limits: {per_ip: {rate: 0}, per_key: {rate: 0}},
-    applets: [{name: 'presses', event: 'button_pressed', action: 'file',
-               fields: {path: path.join(tmp, 'presses.jsonl')}}],
-  }));
-  const proc = spawn(HOOKD, ['--data', data, '--listen', '127.0.0.1:0', '--config', cfg],
-                     {stdio: ['ignore', 'ignore', 'pipe']});
-  const log = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hookd did not start:\n' + log.join(''))), WAIT);
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (chunk) => {
-      log.push(chunk);
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log.join(''));
-      if (m && timer) {
-        clearTimeout(timer);
-        const key = execFileSync(HOOKD, ['key', '--data', data], {encoding: 'utf8'}).trim();
-        resolve({proc, port: Number(m[1]), key});
-      }
-    });
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-  });
+  const hk = await startHookdIn({hookd: HOOKD, data, cfg: path.join(tmp, 'hookd.json'),
+    password: 'portal-test-pw', wait: WAIT, config: {
+      limits: {per_ip: {rate: 0}, per_key: {rate: 0}},
+      applets: [{name: 'presses', event: 'button_pressed', action: 'file',
+                 fields: {path: path.join(tmp, 'presses.jsonl')}}],
+    }});
+  hk.key = execFileSync(HOOKD, ['key', '--data', data], {encoding: 'utf8'}).trim();
+  return hk;
 }
 
 /* the lines hookd's applet wrote, waiting up to WAIT for at least n */

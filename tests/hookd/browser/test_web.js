@@ -13,12 +13,13 @@
  */
 'use strict';
 
-const {spawn, spawnSync} = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
 const {chromium} = require('playwright-core');
+
+const {startHookd: startHookdIn} = require('./hookd');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const HOOKD = process.env.HOOKD || path.join(ROOT, 'build', 'main', 'hookd', 'hookd');
@@ -51,33 +52,11 @@ async function step(name, fn) {
 }
 
 function startHookd(tmp) {
-  const cfg = path.join(tmp, 'config.json');
-  /* the password set with the CLI, not pinned in the config: the page changes it later,
-   * which hookd refuses for a pinned one */
-  const pw = spawnSync(HOOKD, ['password', '--data', path.join(tmp, 'data')],
-    {input: PASSWORD + '\n', encoding: 'utf8'});
-  if (pw.status !== 0) return Promise.reject(new Error('hookd password: ' + pw.stderr));
-  fs.writeFileSync(cfg, JSON.stringify({
-    deliveries: {backoff_initial_ms: 200, backoff_max_ms: 1000, max_attempts: 2},
-    limits: {per_ip: {rate: 0}, per_key: {rate: 0}},
-  }));
-  const proc = spawn(HOOKD, ['--data', path.join(tmp, 'data'), '--listen', '127.0.0.1:0',
-    '--config', cfg], {stdio: ['ignore', 'ignore', 'pipe']});
-  const log = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hookd did not start:\n' + log.join(''))), WAIT);
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (chunk) => {
-      log.push(chunk);
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log.join(''));
-      if (m && timer) {
-        clearTimeout(timer);
-        resolve({proc, port: Number(m[1]), log});
-      }
-    });
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error('hookd exited ' + code + ':\n' + log.join(''))); });
-  });
+  return startHookdIn({hookd: HOOKD, data: path.join(tmp, 'data'), cfg: path.join(tmp, 'config.json'),
+    password: PASSWORD, wait: WAIT, config: {
+      deliveries: {backoff_initial_ms: 200, backoff_max_ms: 1000, max_attempts: 2},
+      limits: {per_ip: {rate: 0}, per_key: {rate: 0}},
+    }});
 }
 
 function request(port, method, p, body, headers) {
