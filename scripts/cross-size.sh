@@ -47,24 +47,20 @@ command -v $CC >/dev/null || { echo "cross: $CC not found (apt-get install gcc-x
 flags=(--specs=/usr/lib/xtensa-lx106-elf/picolibc.specs -mlongcalls -Os -ffunction-sections
        -fdata-sections -std=c11 -Wall -Wextra -Werror -DPICOLIBC_INTEGER_PRINTF_SCANF
        -I"$src/firmware")
-objs=()
-for c in "$src"/firmware/hal/*.c "$src"/firmware/net/*.c "$src"/firmware/app/*.c; do
-  o="$out/$(basename "${c%.c}").o"
-  $CC "${flags[@]}" -c "$c" -o "$o"
-  objs+=("$o")
-done
-cobjs=()
-for c in "$src"/firmware/console/*.c; do
-  o="$out/console_$(basename "${c%.c}").o"
-  $CC "${flags[@]}" -c "$c" -o "$o"
-  cobjs+=("$o")
-done
-pobjs=()
-for c in "$src"/firmware/portal/*.c; do
-  o="$out/portal_$(basename "${c%.c}").o"
-  $CC "${flags[@]}" -c "$c" -o "$o"
-  pobjs+=("$o")
-done
+compile() {   # ARRAY PREFIX FILE...: each file compiled to $out/PREFIXname.o, its object added to ARRAY
+  local -n into=$1
+  local prefix=$2 c o
+  shift 2
+  into=()
+  for c in "$@"; do
+    o="$out/$prefix$(basename "${c%.c}").o"
+    $CC "${flags[@]}" -c "$c" -o "$o"
+    into+=("$o")
+  done
+}
+compile objs "" "$src"/firmware/hal/*.c "$src"/firmware/net/*.c "$src"/firmware/app/*.c
+compile cobjs console_ "$src"/firmware/console/*.c
+compile pobjs portal_ "$src"/firmware/portal/*.c
 
 echo "ESP8266 (xtensa-lx106) objects of the portable firmware:"
 xtensa-lx106-elf-size -t "${objs[@]}" | sed "s|$out/||"
