@@ -9,10 +9,11 @@
 #            request to a file in one write and fdatasync()s it once per batch, then completes the batch from its
 #            own thread through the front's cross-thread mechanism (bench/fronts/common.h)
 #   hookd    hookd itself, accept-only (an event with no applet), if BUILD_DIR has it;
-#            hookd@N with http_threads N; base: another hookd binary (HOOKD_BASE) to compare
+#            hookd@N with http_threads N, hookd+epoll with event_loop "epoll"; base: another hookd binary (HOOKD_BASE) to compare
 #            a change with, e.g. ONLY="hookd base" HOOKD_BASE=/tmp/old/hookd/hookd
 # Each run prints req/s, p50/p99 and the server's CPU time per request (user + system, from
 # /proc, with nginx's workers): on a shared machine the CPU cost is the steadier figure.
+# CLOSE=1 sends each request on a new connection (Connection: close), as buttons do.
 # With STRACE=1, then the system calls per request of each (strace -c -f for a short load).
 # Bounded (SECS per run, default 5), loopback only, leaves nothing running.
 # usage: bench/fronts/run.sh [BUILD_DIR]   (the fronts are built into a temporary folder)
@@ -67,6 +68,8 @@ done
 
 
 post_lua "$tmp/post.lua" "$body"
+# CLOSE=1: a new connection per request, as buttons make (wrk reconnects after each reply)
+[ "${CLOSE:-0}" = 1 ] && echo 'wrk.headers["Connection"] = "close"' >>"$tmp/post.lua"
 
 # start NAME PORT: starts a candidate in the background (pid), its URL in url
 start() {
@@ -87,10 +90,11 @@ EOF
       webhook -hooks "$tmp/hooks.json" -ip 127.0.0.1 -port "$port" >"$tmp/webhook.log" 2>&1 &
       pid=$!
       url="http://127.0.0.1:$port/hooks/accept" ;;
-    hookd | hookd@* | base | base@*)   # @N: with http_threads N; base: $HOOKD_BASE
+    hookd | hookd[@+]* | base | base[@+]*)   # @N: http_threads N; +LOOP: event_loop LOOP
       rm -rf "$tmp/hookd"
-      local ht= exe=$build/hookd/hookd
-      [[ $name == *@* ]] && ht=", \"http_threads\": ${name#*@}"
+      local ht= exe=$build/hookd/hookd n=${name%+*}
+      [[ $n == *@* ]] && ht=", \"http_threads\": ${n#*@}"
+      [[ $name == *+* ]] && ht="$ht, \"event_loop\": \"${name##*+}\""
       [[ $name == base* ]] && exe=${HOOKD_BASE:?HOOKD_BASE: the hookd binary to compare with}
       cat >"$tmp/hookd.json" <<EOF
 {"key": "$key", "admin_password": "bench-password",

@@ -40,6 +40,7 @@ void hk_config_defaults(hk_config *c)
     c->header_timeout_s = 10;
     c->body_timeout_s = 10;
     c->http_threads = hk_cores_available();
+    c->http_poll = true;
     c->login = (hk_login_cfg){.free_failures = 5, .delay_ms = 1000, .max_delay_s = 300,
                               .account_max_delay_s = 30, .forget_s = 900, .hash_threads = 2,
                               .queue = 16};

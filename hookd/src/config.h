@@ -32,7 +32,7 @@ typedef struct {
     unsigned header_timeout_s;    /* a request's headers, from the connection's opening or its
                                    * previous reply: trickling bytes does not extend it */
     unsigned body_timeout_s;      /* its body, from its headers */
-    bool http_poll;               /* limits.event_loop "poll" instead of "epoll" (http.c) */
+    bool http_poll;               /* limits.event_loop "poll" (the default) or "epoll" (http.c) */
     unsigned http_threads;          /* default: hk_cores_available() */
     hk_login_cfg login;           /* password guessing: delays, hash threads (login.h) */
     /* deliveries */

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -55,7 +56,12 @@ typedef struct hk_conn {
 struct hk_http {
     hk_app *app;
     struct MHD_Daemon *d;
-    int listen_fd;               /* libmicrohttpd closes it in MHD_stop_daemon */
+    int listen_fd;               /* libmicrohttpd closes it in MHD_stop_daemon, or hookd's
+                                  * acceptor's owner in poll() mode */
+    pthread_t acceptor;          /* poll() mode: accepts for libmicrohttpd (acceptor_main) */
+    bool own_accept, acceptor_started;
+    unsigned handed;             /* own_accept: handed to libmicrohttpd and not yet closed */
+    pthread_cond_t room;         /* own_accept: signalled when one of those closes */
     atomic_bool quiesced;        /* stopping: connections accepted now are closed at once */
     atomic_int inflight;         /* requests between their first byte and their end */
     /* the guard */
@@ -180,6 +186,12 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         return;
     }
     hk_conn *c = *socket_context;
+    if (h->own_accept) {
+        pthread_mutex_lock(&h->mu);
+        if (h->handed-- == h->app->cfg.connections)
+            pthread_cond_signal(&h->room);
+        pthread_mutex_unlock(&h->mu);
+    }
     if (!c)
         return;
     pthread_mutex_lock(&h->mu);
@@ -231,6 +243,54 @@ static void conn_wait(hk_http *h, hk_conn *c)
         list_append(h, c);
     }
     pthread_mutex_unlock(&h->mu);
+}
+
+/* poll() mode: hookd accepts and hands each connection to libmicrohttpd. Its poll() loop
+ * accepts one connection per turn, and a turn walks every connection of its thread, so with
+ * the budget full of clients being shed and reconnecting a new client waited in the accept
+ * queue behind them (docs/hookd.md, Security). This thread takes every connection waiting
+ * at once; MHD_add_connection() applies the same limits (budget, per address, on_accept)
+ * and wakes the thread that will serve it. It ends when the listening socket is shut down
+ * (hk_http_quiesce, hk_http_stop): accept() then fails with EINVAL. */
+static void *acceptor_main(void *arg)
+{
+    hk_http *h = arg;
+    for (;;) {
+        /* At the budget, the next client waits in the kernel's queue, as with libmicrohttpd's
+         * own accept, until a connection closes (the guard sheds to make room) */
+        pthread_mutex_lock(&h->mu);
+        while (h->handed >= h->app->cfg.connections && !atomic_load(&h->quiesced))
+            pthread_cond_wait(&h->room, &h->mu);
+        pthread_mutex_unlock(&h->mu);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(h->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            pthread_mutex_lock(&h->mu);
+            h->handed++;
+            pthread_mutex_unlock(&h->mu);
+            if (MHD_add_connection(h->d, fd, (struct sockaddr *)&ss, sl) != MHD_YES) {
+                pthread_mutex_lock(&h->mu);   /* refused and closed: no notification comes */
+                h->handed--;
+                pthread_mutex_unlock(&h->mu);
+            }
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd p = {.fd = h->listen_fd, .events = POLLIN};
+            (void)poll(&p, 1, -1);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            /* out of descriptors: wait for some to close rather than spin */
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        return NULL;   /* EINVAL: shut down */
+    }
 }
 
 static void *guard_main(void *arg)
@@ -1023,34 +1083,44 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
     h->listen_fd = listen_fd;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
+    pthread_cond_init(&h->room, NULL);
     /* the room kept free for new clients: an eighth of the budget */
     unsigned reserve = app->cfg.connections / 8 ? app->cfg.connections / 8 : 1;
     h->high = app->cfg.connections > reserve ? app->cfg.connections - reserve : 0;
-    /* epoll by default; poll() with limits.event_loop "poll". Each trigger is suspended
+    /* poll() by default; epoll with limits.event_loop "epoll". Each trigger is suspended
      * around its group commit, and with epoll MHD takes the connection out of the epoll set
      * on suspend and puts it back on resume (two epoll_ctl calls) and reads once more after;
-     * with poll() the loop simply leaves a suspended connection out of its next poll: less
-     * CPU per trigger (docs/http-front.md). But poll() walks every connection of its thread
-     * at every turn and accepts one connection per turn, so with the budget full of slow or
-     * idle clients being shed and reconnecting, a new client waited behind them (p99 108 ms
-     * against 12 ms with epoll, 2,000 idle connections; docs/hookd.md, Security). */
+     * with poll() the loop simply leaves a suspended connection out of its next poll: 20-25 %
+     * less CPU per trigger (docs/http-front.md). But MHD's poll() loop accepts one connection
+     * per turn, so with the budget full of slow or idle clients being shed and reconnecting,
+     * a new client waited behind them (p99 37-108 ms against 6-40 with epoll, 2,000 idle
+     * connections; docs/hookd.md, Security): in that mode hookd accepts (acceptor_main). */
+    bool own_accept = h->own_accept = app->cfg.http_poll;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
                      (app->cfg.http_poll ? MHD_USE_POLL : MHD_USE_EPOLL) |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     (own_accept ? MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC : 0);
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(
         flags, 0, on_accept, h, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.connections,
+        /* When hookd accepts, it keeps the budget itself (acceptor_main): libmicrohttpd
+         * splits its limit between its threads, and 0.9.75 deadlocks a thread handed a
+         * connection past its share (new_connection_process_ keeps its cleanup mutex on that
+         * path), so each thread's share is made the whole budget */
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)app->cfg.connections * (own_accept ? (unsigned)app->cfg.http_threads : 1u),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY_LIMIT,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+        /* last: when hookd accepts, the list ends here (libmicrohttpd refuses the option
+         * with MHD_USE_NO_LISTEN_SOCKET) */
+        own_accept ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
         MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errcap, "cannot start the HTTP server on %s", app->cfg.listen);
@@ -1058,16 +1128,26 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
     }
     if (pthread_create(&h->guard, NULL, guard_main, h) != 0) {
         snprintf(err, errcap, "cannot start the HTTP server's guard thread");
-        MHD_stop_daemon(h->d);   /* closes the listening socket */
-        h->listen_fd = -1;
+        MHD_stop_daemon(h->d);   /* closes the listening socket, unless hookd accepts */
+        if (!own_accept)
+            h->listen_fd = -1;
         goto fail;
     }
     h->guard_started = true;
+    if (own_accept) {
+        if (pthread_create(&h->acceptor, NULL, acceptor_main, h) != 0) {
+            snprintf(err, errcap, "cannot start the HTTP server's accepting thread");
+            hk_http_stop(h);
+            return NULL;
+        }
+        h->acceptor_started = true;
+    }
     return h;
 fail:
     if (h->listen_fd >= 0)
         close(h->listen_fd);
     pthread_cond_destroy(&h->cv);
+    pthread_cond_destroy(&h->room);
     pthread_mutex_destroy(&h->mu);
     free(h);
     return NULL;
@@ -1089,6 +1169,9 @@ void hk_http_quiesce(hk_http *h)
     atomic_store(&h->quiesced, true);
     if (h->listen_fd >= 0)
         shutdown(h->listen_fd, SHUT_RD);
+    pthread_mutex_lock(&h->mu);
+    pthread_cond_signal(&h->room);   /* an acceptor waiting for room: it ends */
+    pthread_mutex_unlock(&h->mu);
 }
 
 bool hk_http_drain(hk_http *h, unsigned timeout_ms)
@@ -1110,9 +1193,16 @@ void hk_http_stop(hk_http *h)
         pthread_mutex_unlock(&h->mu);
         pthread_join(h->guard, NULL);
     }
+    if (h->acceptor_started) {
+        hk_http_quiesce(h);   /* ends acceptor_main, if it has not been called */
+        pthread_join(h->acceptor, NULL);
+    }
     MHD_stop_daemon(h->d);   /* its connections' CLOSED notifications still take h->mu; it
-                              * closes the listening socket */
+                              * closes the listening socket, unless hookd accepts */
+    if (h->own_accept)
+        close(h->listen_fd);
     pthread_cond_destroy(&h->cv);
+    pthread_cond_destroy(&h->room);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

@@ -421,7 +421,7 @@ class Framing(HookdTest):
         leaked = sorted(n for n in names if n.startswith(("smuggled", "outer")))
         self.assertEqual(leaked, [], "a refused or hidden trigger was stored")
         self.assertRegex(self.h.log(), r"trigger from 127\.0\.0\.1 -> 400 both Content-Length")
-        report("smuggling" + ("-poll" if self.LIMITS else ""), cases=len(cases),
+        report("smuggling" + ("-epoll" if self.LIMITS else ""), cases=len(cases),
                refused=len(cases), stored_hidden=len(leaked),
                slowest_reply_ms="%.1f" % (slowest * 1000))
 
@@ -439,9 +439,17 @@ class Framing(HookdTest):
         self.assertTrue(closed)
 
 
-class FramingPoll(Framing):
-    """The same with libmicrohttpd's poll() loop (limits.event_loop "poll")."""
-    LIMITS = {"event_loop": "poll"}
+class FramingEpoll(Framing):
+    """The same with libmicrohttpd's epoll loop (limits.event_loop "epoll")."""
+    LIMITS = {"event_loop": "epoll"}
+
+
+class SlowClientsEpoll(SlowClients):
+    """The idle connections with libmicrohttpd's epoll loop and its own accept (limits.event_loop
+    "epoll"); the default poll() loop takes its connections from hookd's accepting thread."""
+    CONFIG = {"limits": dict(SlowClients.CONFIG["limits"], event_loop="epoll")}
+    test_trickled_headers_and_bodies = None
+    test_deadlines = None
 
 
 class EventLoopSetting(unittest.TestCase):
