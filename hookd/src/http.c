@@ -51,7 +51,13 @@ typedef struct hk_conn {
     _Atomic int64_t headers_us;
     bool waiting;                  /* in the list */
     bool shed;                     /* shut down by the guard; libmicrohttpd closes it next */
+    /* the client's address as text and its rate-limit bucket, made once per connection
+     * rather than per request (inet_ntop's formatting was 4 % of a trigger's instructions) */
+    char ip[INET6_ADDRSTRLEN], bucket[INET6_ADDRSTRLEN];
 } hk_conn;
+
+static void client_ip(struct MHD_Connection *c, char *out, size_t cap);
+static void client_bucket(const char *ip, char *out, size_t cap);
 
 struct hk_http {
     hk_app *app;
@@ -171,8 +177,12 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
             MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
         hk_conn *c = calloc(1, sizeof *c);
         *socket_context = c;
-        if (!c || !ci)
+        if (!c)
             return;   /* out of memory: the connection is served, unguarded */
+        client_ip(connection, c->ip, sizeof c->ip);
+        client_bucket(c->ip, c->bucket, sizeof c->bucket);
+        if (!ci)
+            return;
         c->fd = ci->connect_fd;
         c->since_us = mono_us();
         pthread_mutex_lock(&h->mu);
@@ -375,6 +385,15 @@ static void client_bucket(const char *ip, char *out, size_t cap)
     }
 }
 
+/* the request's bucket: its connection's, or made now in buf (INET6_ADDRSTRLEN) */
+static const char *req_bucket(const req *r, char *buf)
+{
+    if (r->hc)
+        return r->hc->bucket;
+    client_bucket(r->ip, buf, INET6_ADDRSTRLEN);
+    return buf;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     hk_http *h = cls;
@@ -390,7 +409,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     size_t plen = q ? (size_t)(q - uri) : strlen(uri);
     r->path = strndup(uri, plen);
     r->query = q ? strdup(q + 1) : NULL;
-    client_ip(c, r->ip, sizeof r->ip);
+    if (r->hc)
+        memcpy(r->ip, r->hc->ip, sizeof r->ip);
+    else
+        client_ip(c, r->ip, sizeof r->ip);
     return r;
 }
 
@@ -485,6 +507,34 @@ static enum MHD_Result send_error(req *r, int status, const char *msg, const cha
 
 /* The trigger's metrics and its log line (one per trigger, docs/hookd.md); gone: its client
  * left before the reply, which does not undo the event's storing. */
+/* A log message put together without printf: at most max bytes of s, or a number. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} lbuf;
+
+static void lb_put(lbuf *b, const char *s, size_t max)
+{
+    size_t len = strnlen(s, max);
+    if (len > b->cap - b->n)
+        len = b->cap - b->n;
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+}
+
+static void lb_int(lbuf *b, int64_t v)
+{
+    char t[24];
+    size_t i = sizeof t;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do
+        t[--i] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        t[--i] = '-';
+    lb_put(b, t + i, sizeof t - i);
+}
+
 static void trigger_note(req *r, int status, const char *msg, bool gone)
 {
     const char *left = gone ? "; the client left before the reply" : "";
@@ -500,14 +550,30 @@ static void trigger_note(req *r, int status, const char *msg, bool gone)
         hk_log("trigger \"%.80s\" from %s key %s -> 200 repeat of event %lld (Idempotency-Key)%s",
                r->commit.dup_name, r->ip, hk_mask(r->tr.key, key, sizeof key),
                (long long)r->commit.event_id, left);
-    else if (status == 200)
-        /* tenths of a millisecond in integers: no floating-point formatting per trigger */
-        hk_log("trigger \"%.80s\"%s from %s key %s -> 200 event %lld, %d deliver%s "
-               "(%lld.%lld ms)%s",
-               ev, r->tr.json ? " (json)" : "", r->ip, hk_mask(r->tr.key, key, sizeof key),
-               (long long)r->commit.event_id, r->commit.deliveries,
-               r->commit.deliveries == 1 ? "y" : "ies", (long long)(us + 50) / 1000,
-               (long long)(us + 50) / 100 % 10, left);
+    else if (status == 200) {
+        /* The line every stored trigger makes, put together by hand: through vsnprintf it
+         * was 8 % of a trigger's instructions. The same text as
+         * "trigger \"%.80s\"%s from %s key %s -> 200 event %lld, %d deliver%s (%lld.%lld ms)%s" */
+        char m[512];
+        lbuf b = {m, 0, sizeof m};
+        lb_put(&b, "trigger \"", 80);
+        lb_put(&b, ev, 80);
+        lb_put(&b, r->tr.json ? "\" (json) from " : "\" from ", 80);
+        lb_put(&b, r->ip, sizeof r->ip);
+        lb_put(&b, " key ", 80);
+        lb_put(&b, hk_mask(r->tr.key, key, sizeof key), sizeof key);
+        lb_put(&b, " -> 200 event ", 80);
+        lb_int(&b, r->commit.event_id);
+        lb_put(&b, ", ", 80);
+        lb_int(&b, r->commit.deliveries);
+        lb_put(&b, r->commit.deliveries == 1 ? " delivery (" : " deliveries (", 80);
+        lb_int(&b, (us + 50) / 1000);   /* tenths of a millisecond, in integers */
+        lb_put(&b, ".", 80);
+        lb_int(&b, (us + 50) / 100 % 10);
+        lb_put(&b, " ms)", 80);
+        lb_put(&b, left, 80);
+        hk_log_text(m, b.n);
+    }
     else if (r->tr.event)
         hk_log("trigger \"%.80s\" from %s key %s -> %d %s%s", ev, r->ip,
                hk_mask(r->tr.key, key, sizeof key), status, msg, left);
@@ -624,8 +690,7 @@ static enum MHD_Result trigger_start(req *r, const char *method)
     hk_reject rej;
     char bucket[INET6_ADDRSTRLEN], ra[16];
     int retry;
-    client_bucket(r->ip, bucket, sizeof bucket);
-    if (!hk_limiter_take(app->per_ip, bucket, hk_now_ms(), &retry)) {
+    if (!hk_limiter_take(app->per_ip, req_bucket(r, bucket), hk_now_ms(), &retry)) {
         snprintf(ra, sizeof ra, "%d", retry);
         return trigger_done(r, 429, "too many requests from your address; slow down",
                             MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -726,8 +791,7 @@ static enum MHD_Result serve_ip(req *r, const char *method)
     int retry;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return send_error(r, 405, "use GET", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    client_bucket(r->ip, bucket, sizeof bucket);
-    if (!hk_limiter_take(app->per_ip, bucket, hk_now_ms(), &retry)) {
+    if (!hk_limiter_take(app->per_ip, req_bucket(r, bucket), hk_now_ms(), &retry)) {
         snprintf(ra, sizeof ra, "%d", retry);
         return send_error(r, 429, "too many requests from your address; slow down",
                           MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -950,9 +1014,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             r->rt = R_API;
             char bucket[INET6_ADDRSTRLEN], ra[16];
             int retry;
-            client_bucket(r->ip, bucket, sizeof bucket);
             if (strcmp(r->path, "/api/login") == 0 &&
-                !hk_limiter_take(app->per_ip, bucket, hk_now_ms(), &retry)) {
+                !hk_limiter_take(app->per_ip, req_bucket(r, bucket), hk_now_ms(), &retry)) {
                 snprintf(ra, sizeof ra, "%d", retry);
                 return send_error(r, 429, "too many requests from your address; slow down",
                                   MHD_HTTP_HEADER_RETRY_AFTER, ra);

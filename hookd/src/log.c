@@ -188,6 +188,8 @@ void hk_log_stop(void)
     pthread_mutex_unlock(&lg.mu);
 }
 
+#define LINE_MAX_BYTES 2048
+
 /* the line's "2026-12-04T21:46:34" part, made once a second per thread */
 static size_t stamp(char *out, size_t cap, time_t sec)
 {
@@ -205,25 +207,23 @@ static size_t stamp(char *out, size_t cap, time_t sec)
     return n;
 }
 
-void hk_log(const char *fmt, ...)
+/* the line's start: "2026-12-04T21:46:34.123Z hookd: " (32 bytes of line) */
+static size_t head(char *line)
 {
-    char line[2048];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    size_t n = stamp(line, sizeof line, ts.tv_sec);
+    size_t n = stamp(line, 32, ts.tv_sec);
     long ms = ts.tv_nsec / 1000000;
     memcpy(line + n, ".000Z hookd: ", 13);
     line[n + 1] = (char)('0' + ms / 100);
     line[n + 2] = (char)('0' + ms / 10 % 10);
     line[n + 3] = (char)('0' + ms % 10);
-    n += 13;
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-    va_end(ap);
-    if (m < 0)
-        m = 0;
-    size_t msglen = (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+    return n + 13;
+}
+
+/* the message at line + n, msglen bytes (room for one more): masked, ended, queued */
+static void put_line(char *line, size_t n, size_t msglen)
+{
     mask_secrets(line + n, &msglen);
     n += msglen;
     line[n++] = '\n';
@@ -245,15 +245,43 @@ void hk_log(const char *fmt, ...)
     pthread_mutex_unlock(&lg.mu);
 }
 
+void hk_log(const char *fmt, ...)
+{
+    char line[LINE_MAX_BYTES];
+    size_t n = head(line);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    put_line(line, n, (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2);
+}
+
+void hk_log_text(const char *msg, size_t len)
+{
+    char line[LINE_MAX_BYTES];
+    size_t n = head(line);
+    if (len > sizeof line - n - 2)
+        len = sizeof line - n - 2;
+    memcpy(line + n, msg, len);
+    put_line(line, n, len);
+}
+
 const char *hk_mask(const char *secret, char *out, size_t cap)
 {
-    if (!secret || !*secret) {
-        snprintf(out, cap, "(none)");
+    /* by hand rather than snprintf: it is on every trigger's log line */
+    const char *s = secret && *secret ? secret : "(none)";
+    size_t n = secret && *secret ? strnlen(secret, 4) : 6;
+    bool dots = secret && *secret;
+    if (cap < n + (dots ? 3 : 0) + 1) {
+        if (cap)
+            out[0] = '\0';
         return out;
     }
-    size_t n = strlen(secret);
-    if (n > 4)
-        n = 4;
-    snprintf(out, cap, "%.*s\xe2\x80\xa6", (int)n, secret);
+    memcpy(out, s, n);
+    if (dots)
+        memcpy(out + n, "\xe2\x80\xa6", 3);
+    out[n + (dots ? 3 : 0)] = '\0';
     return out;
 }
