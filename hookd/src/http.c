@@ -1204,6 +1204,7 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
             return NULL;
         }
         h->acceptor_started = true;
+        pthread_setname_np(h->acceptor, "hookd-accept");   /* apart in top -H, perf */
     }
     return h;
 fail:
