@@ -6,11 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -62,8 +62,8 @@ static void client_bucket(const char *ip, char *out, size_t cap);
 struct hk_http {
     hk_app *app;
     struct MHD_Daemon *d;
-    int listen_fd;               /* libmicrohttpd closes it in MHD_stop_daemon, or hookd's
-                                  * acceptor's owner in poll() mode */
+    int listen_fd;               /* closed by MHD_stop_daemon, or by hk_http_stop when hookd
+                                  * accepts (poll() mode) */
     pthread_t acceptor;          /* poll() mode: accepts for libmicrohttpd (acceptor_main) */
     bool own_accept, acceptor_started;
     unsigned handed;             /* own_accept: handed to libmicrohttpd and not yet closed */
@@ -505,8 +505,6 @@ static enum MHD_Result send_error(req *r, int status, const char *msg, const cha
 
 /* ---- triggers ---- */
 
-/* The trigger's metrics and its log line (one per trigger, docs/hookd.md); gone: its client
- * left before the reply, which does not undo the event's storing. */
 /* A log message put together without printf: at most max bytes of s, or a number. */
 typedef struct {
     char *p;
@@ -535,6 +533,8 @@ static void lb_int(lbuf *b, int64_t v)
     lb_put(b, t + i, sizeof t - i);
 }
 
+/* The trigger's metrics and its log line (one per trigger, docs/hookd.md); gone: its client
+ * left before the reply, which does not undo the event's storing. */
 static void trigger_note(req *r, int status, const char *msg, bool gone)
 {
     const char *left = gone ? "; the client left before the reply" : "";
