@@ -328,6 +328,17 @@ static int wal_hook(void *arg, sqlite3 *w, const char *name, int frames)
     return SQLITE_OK;   /* the commit itself is done and durable whatever happens here */
 }
 
+/* Before SQLite's first use in the process: no memory statistics. With them (SQLite's
+ * default) every allocation SQLite makes, about ten per stored event, takes a process-wide
+ * mutex to count itself; hookd reads none of the counts. Past initialisation SQLite refuses
+ * the setting (SQLITE_MISUSE) and keeps counting: harmless. */
+static pthread_once_t sqlite_setup_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static void *sq_open(const char *dir, char *err, size_t errcap)
 {
     char path[4096];
@@ -348,6 +359,7 @@ static void *sq_open(const char *dir, char *err, size_t errcap)
     if (fd >= 0)
         close(fd);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    pthread_once(&sqlite_setup_once, sqlite_setup);
     /* the writer's WAL frames go out in one write per commit (walbuf.h) */
     if (hk_walbuf_register() != SQLITE_OK) {
         snprintf(err, errcap, "cannot register SQLite's VFS %s", HK_WALBUF_VFS);
