@@ -1049,7 +1049,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         if (r->len + n + 1 > r->cap) {
-            size_t cap = r->cap ? r->cap : 1024;
+            /* 256 first, not 1 KB: a button's body is tens of bytes, and glibc serves a
+             * request of 1 KB or more from its large bins, merging all the small freed
+             * chunks first (malloc_consolidate: 0.5 % of a trigger's CPU time) */
+            size_t cap = r->cap ? r->cap : 256;
             while (cap < r->len + n + 1)
                 cap *= 2;
             char *b = realloc(r->body, cap);
