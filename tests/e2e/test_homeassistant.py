@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "hookd"))
 from harness import SOURCE, WORLD, BoardTestCase  # noqa: E402
-from hookd_harness import PASSWORD as ADMIN_PASSWORD, Hookd, wait_for  # noqa: E402
+from hookd_harness import PASSWORD as ADMIN_PASSWORD, Hookd, PasswordBroker, wait_for  # noqa: E402
 
 # tests/hookd/test_homeassistant.py's broker, subscriber and the configs it checks field by
 # field against Home Assistant's documentation (loaded by path: this file has its name)
@@ -36,7 +36,7 @@ _spec = importlib.util.spec_from_file_location(
     "hookd_test_homeassistant", os.path.join(HERE, "..", "hookd", "test_homeassistant.py"))
 _ha = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_ha)
-Broker, Sub, event_config, sensor_config = _ha.Broker, _ha.Sub, _ha.event_config, _ha.sensor_config
+Sub, event_config, sensor_config = _ha.Sub, _ha.event_config, _ha.sensor_config
 
 DOC = os.path.join(SOURCE, "docs", "home-assistant.md")
 # the page's addresses -> this test's
@@ -77,33 +77,12 @@ def config_lines(text):
     return cfg
 
 
-class PasswordBroker(Broker):
-    """mosquitto asking hookd for a user and password, as Home Assistant's add-on does (port),
-    and a second listener without one for this test's own subscriber (sub_port): the two
-    share their topics."""
-
-    def __init__(self, tmp):
-        pw = os.path.join(tmp, "passwd")
-        subprocess.run(["mosquitto_passwd", "-c", "-b", pw, BROKER_USER, BROKER_PASSWORD],
-                       check=True, capture_output=True)
-        os.chmod(pw, 0o600)
-        self.pw = pw
-        self.sub_port = _ha.free_port()
-        super().__init__(tmp)
-
-    def conf_text(self):
-        return (f"per_listener_settings true\npersistence false\n"
-                f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
-                f"password_file {self.pw}\n"
-                f"listener {self.sub_port} 127.0.0.1\nallow_anonymous true\n")
-
-
 class HomeAssistantE2E(BoardTestCase):
     def setUp(self):
         super().setUp()
         self.docs = doc_blocks()
         self.tmpdir = tempfile.mkdtemp(prefix="bh-ha-")
-        self.broker = PasswordBroker(self.tmpdir)
+        self.broker = PasswordBroker(self.tmpdir, BROKER_USER, BROKER_PASSWORD)
         self.hookd = Hookd()
         self.hookd.start()
         self.key = self.hookd.key()
@@ -132,7 +111,7 @@ class HomeAssistantE2E(BoardTestCase):
                          (BROKER_USER, BROKER_PASSWORD))
         applet = copy.deepcopy(applet)
         applet["fields"]["host"] = "127.0.0.1"
-        applet["fields"]["port"] = self.broker.port   # the page's broker is on 1883
+        applet["fields"]["port"] = self.broker.auth_port   # the page's broker is on 1883
         saved = self.run_api(applet)
         self.assertEqual({k: saved.get(k) for k in ("name", "event", "action", "fields")},
                          applet)
@@ -161,7 +140,7 @@ class HomeAssistantE2E(BoardTestCase):
     # -- what Home Assistant sees -------------------------------------------------------------
 
     def subscribe(self):
-        return Sub(self.broker.sub_port)
+        return Sub(self.broker.port)
 
     def done(self, n):
         """Waits until n deliveries are done (none failed meanwhile)."""
@@ -225,7 +204,7 @@ class HomeAssistantE2E(BoardTestCase):
         # Home Assistant restarting: configs and the last battery value, no press
         late = self.subscribe()
         try:
-            kept = {t: p for r, t, p in late.upto_sentinel(self.broker.sub_port) if r}
+            kept = {t: p for r, t, p in late.upto_sentinel(self.broker.port) if r}
         finally:
             late.stop()
         self.assertEqual(sorted(kept), [f"homeassistant/event/{bid}/press/config",
@@ -241,7 +220,7 @@ class HomeAssistantE2E(BoardTestCase):
         sub = self.subscribe()
         try:
             sent_mv = self.press_all_kinds(b)
-            got = sub.upto_sentinel(self.broker.sub_port)
+            got = sub.upto_sentinel(self.broker.port)
         finally:
             sub.stop()
         self.check_home_assistant(got, sent_mv, b, bid)

@@ -333,6 +333,25 @@ class Broker:
             wait_port(self.port, False)
 
 
+class PasswordBroker(Broker):
+    """mosquitto with an anonymous listener (port) and one asking for user / password
+    (auth_port), as Home Assistant's add-on does; the two share their topics."""
+
+    def __init__(self, tmp, user, password):
+        self.pw = os.path.join(tmp, "passwd")
+        subprocess.run(["mosquitto_passwd", "-c", "-b", self.pw, user, password], check=True,
+                       capture_output=True)
+        os.chmod(self.pw, 0o600)
+        self.auth_port = free_port()
+        super().__init__(tmp)
+
+    def conf_text(self):
+        return (f"per_listener_settings true\npersistence false\n"
+                f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                f"listener {self.auth_port} 127.0.0.1\nallow_anonymous false\n"
+                f"password_file {self.pw}\n")
+
+
 def mosquitto_sub(*args):
     """mosquitto_sub with args, line-buffered and with -d, once the broker's SUBACK is seen (so
     no message published after this returns is missed): the process, its output still to read."""

@@ -23,7 +23,7 @@ import time
 import unittest
 import warnings
 
-from hookd_harness import Broker, free_port, mosquitto_sub, system_python  # noqa: E402
+from hookd_harness import PasswordBroker, free_port, mosquitto_sub, system_python  # noqa: E402
 
 system_python("aiosmtpd")   # Debian's python3-aiosmtpd
 
@@ -532,31 +532,12 @@ class TestHttp(unittest.TestCase):
 
 # --------------------------------------------------------------------------- MQTT
 
-class AuthBroker(Broker):
-    """mosquitto with an anonymous listener (port) and one asking for hookd / pa55
-    (auth_port)."""
-
-    def __init__(self, tmp):
-        self.pw = os.path.join(tmp, "passwd")
-        subprocess.run(["mosquitto_passwd", "-c", "-b", self.pw, "hookd", "pa55"], check=True,
-                       capture_output=True)
-        os.chmod(self.pw, 0o600)
-        self.auth_port = free_port()
-        super().__init__(tmp)
-
-    def conf_text(self):
-        return (f"per_listener_settings true\npersistence false\n"
-                f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                f"listener {self.auth_port} 127.0.0.1\nallow_anonymous false\n"
-                f"password_file {self.pw}\n")
-
-
 class TestMqtt(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="hookd-mqtt-")
         try:
-            cls.broker = AuthBroker(cls.tmp)
+            cls.broker = PasswordBroker(cls.tmp, "hookd", "pa55")
         except BaseException:
             shutil.rmtree(cls.tmp, ignore_errors=True)
             raise
