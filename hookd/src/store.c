@@ -527,11 +527,12 @@ int hk_store_prune(hk_store *s, int64_t before_s, int64_t *deleted)
     *deleted = 0;
     /* in slices, so that triggers never wait long behind a big clean-up, nor does a
      * transaction hold many rows for long */
+    int64_t after = 0;
     for (;;) {
         int n = 0;
-        int rc = s->ops->prune(s->db, before_s, &n);
+        int rc = s->ops->prune(s->db, before_s, &after, &n);
         *deleted += n;
-        if (rc != HK_OK || n < HK_PRUNE_SLICE)
+        if (rc != HK_OK || after < 0)
             return rc;
     }
 }

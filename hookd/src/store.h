@@ -140,8 +140,10 @@ typedef struct {
     /* whether this process has a worker free to claim new work (NULL: nobody else to tell) */
     void (*workers_idle)(void *db, bool idle);
     int (*delivery_counts)(void *db, int64_t *pending, int64_t *running, int64_t *failed);
-    /* one slice of hk_store_prune: deletes at most HK_PRUNE_SLICE events, their count in *n */
-    int (*prune)(void *db, int64_t before_s, int *n);
+    /* one slice of hk_store_prune, in its own transaction: deletes at most HK_PRUNE_SLICE
+     * events, their count in *n, among those after *after (an id the backend moves on; 0 at
+     * the start), and sets *after to -1 when no event is left to look at */
+    int (*prune)(void *db, int64_t before_s, int64_t *after, int *n);
 } hk_store_ops;
 
 extern const hk_store_ops hk_store_sqlite;
@@ -169,7 +171,8 @@ hk_event *hk_event_from_cols(int64_t id, const char *name, bool json, const char
 extern const char *const hk_event_keys[HK_EVENT_KEYS];
 extern const char *const hk_delivery_keys[HK_DELIVERY_KEYS];
 extern const char *const hk_attempt_keys[HK_ATTEMPT_KEYS];
-/* events deleted at most per transaction of hk_store_prune (the backends' LIMIT) */
+/* events looked at (SQLite) or deleted (PostgreSQL) at most per transaction of
+ * hk_store_prune */
 #define HK_PRUNE_SLICE 500
 /* a session's last use is written back at most this often (sessions' get) */
 #define HK_SESSION_TOUCH_MS 60000

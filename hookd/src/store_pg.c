@@ -1135,7 +1135,7 @@ static int pg_delivery_counts(void *db, int64_t *pending, int64_t *running, int6
     return rc;
 }
 
-static int pg_prune(void *db, int64_t before_s, int *n)
+static int pg_prune(void *db, int64_t before_s, int64_t *after, int *n)
 {
     pg *p = db;
     num b, l;
@@ -1147,6 +1147,9 @@ static int pg_prune(void *db, int64_t before_s, int *n)
                  " WHERE event_id = e.id AND state IN ('pending', 'running')) LIMIT $2)",
                  2, v, n, "prune events");
     pthread_mutex_unlock(&p->r.mu);
+    /* by PostgreSQL's index of the time: done when a slice finds fewer than it may take */
+    if (rc != HK_OK || *n < HK_PRUNE_SLICE)
+        *after = -1;
     return rc;
 }
 

@@ -73,6 +73,11 @@ static const char *const migrations[] = {
     "ALTER TABLE events_v3 RENAME TO events;"
     "CREATE INDEX events_by_time ON events(occurred_at);"
     "CREATE UNIQUE INDEX events_by_idem_key ON events(idem_key) WHERE idem_key IS NOT NULL;",
+    /* 4: no index of the events' time. Only the hourly retention prune used it, and it cost
+     * every trigger an index entry (a third of an accept-only event's instructions, 1.5 of
+     * the 4.4 WAL pages a commit writes); the prune now walks the table by id in slices
+     * (sq_prune), which finds an event stored after a clock step back as well. */
+    "DROP INDEX events_by_time;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1150,27 +1155,43 @@ static int sq_delivery_counts(void *db, int64_t *pending, int64_t *running, int6
     return rc;
 }
 
-static int sq_prune(void *db, int64_t before_s, int *n)
+static int sq_prune(void *db, int64_t before_s, int64_t *after, int *n)
 {
     sq *q = db;
     int rc = HK_OK;
     pthread_mutex_lock(&q->wmu);
-    sqlite3_stmt *st = prep(q->w,
-                            "DELETE FROM events WHERE id IN (SELECT id FROM events e"
-                            " WHERE occurred_at < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries"
-                            " WHERE event_id = e.id AND state IN ('pending', 'running'))"
-                            " LIMIT ?2)");
-    if (!st) {
+    /* the next HK_PRUNE_SLICE ids (by the table's own b-tree: no index of the time), then
+     * the old ones among them that have nothing left to deliver */
+    sqlite3_stmt *next = prep(q->w, "SELECT max(id) FROM (SELECT id FROM events WHERE id > ?1"
+                                    " ORDER BY id LIMIT ?2)");
+    sqlite3_stmt *del = prep(q->w,
+                             "DELETE FROM events WHERE id > ?1 AND id <= ?2 AND occurred_at < ?3"
+                             " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = events.id"
+                             " AND state IN ('pending', 'running'))");
+    if (!next || !del) {
         rc = HK_E_STORE;
     } else {
-        sqlite3_bind_int64(st, 1, before_s);
-        sqlite3_bind_int(st, 2, HK_PRUNE_SLICE);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            *n = sqlite3_changes(q->w);
-        else
+        sqlite3_bind_int64(next, 1, *after);
+        sqlite3_bind_int(next, 2, HK_PRUNE_SLICE);
+        if (sqlite3_step(next) != SQLITE_ROW) {
             rc = fail(q->w, "prune events");
-        sqlite3_finalize(st);
+        } else if (sqlite3_column_type(next, 0) == SQLITE_NULL) {
+            *after = -1;   /* past the last event */
+        } else {
+            int64_t upto = sqlite3_column_int64(next, 0);
+            sqlite3_bind_int64(del, 1, *after);
+            sqlite3_bind_int64(del, 2, upto);
+            sqlite3_bind_int64(del, 3, before_s);
+            if (sqlite3_step(del) == SQLITE_DONE) {
+                *n = sqlite3_changes(q->w);
+                *after = upto;
+            } else {
+                rc = fail(q->w, "prune events");
+            }
+        }
     }
+    sqlite3_finalize(next);
+    sqlite3_finalize(del);
     pthread_mutex_unlock(&q->wmu);
     return rc;
 }

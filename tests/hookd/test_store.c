@@ -248,19 +248,23 @@ static void migrate_from_v1(void)
     sqlite3_prepare_v2(db, "SELECT group_concat(version), (SELECT user_version FROM"
                            " pragma_user_version) FROM schema_version", -1, &st, NULL);
     CHECK(st && sqlite3_step(st) == SQLITE_ROW &&
-              strcmp((const char *)sqlite3_column_text(st, 0), "1,2,3") == 0 &&
-              sqlite3_column_int(st, 1) == 3, "versions %s", st ? sqlite3_column_text(st, 0) : NULL);
+              strcmp((const char *)sqlite3_column_text(st, 0), "1,2,3,4") == 0 &&
+              sqlite3_column_int(st, 1) == 4, "versions %s", st ? sqlite3_column_text(st, 0) : NULL);
     sqlite3_finalize(st);
     /* the key's index holds the keyed events only (k2; k1's was pruned); the deliveries'
-     * foreign key names the new table */
+     * foreign key names the new table; the time's index is gone (version 4) */
     sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM events INDEXED BY events_by_idem_key"
                            " WHERE idem_key IS NOT NULL), (SELECT count(*) FROM"
                            " pragma_foreign_key_check), (SELECT count(*) FROM pragma_index_list("
-                           "'events') WHERE origin = 'u')", -1, &st, NULL);
+                           "'events') WHERE origin = 'u'), (SELECT count(*) FROM"
+                           " pragma_index_list('events') WHERE name = 'events_by_time')",
+                       -1, &st, NULL);
     CHECK(st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1 &&
-              sqlite3_column_int(st, 1) == 0 && sqlite3_column_int(st, 2) == 0,
-          "keys %d, foreign key errors %d, UNIQUE columns %d", sqlite3_column_int(st, 0),
-          sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
+              sqlite3_column_int(st, 1) == 0 && sqlite3_column_int(st, 2) == 0 &&
+              sqlite3_column_int(st, 3) == 0,
+          "keys %d, foreign key errors %d, UNIQUE columns %d, time indexes %d",
+          sqlite3_column_int(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+          sqlite3_column_int(st, 3));
     sqlite3_finalize(st);
     /* a newer file than this hookd knows is refused, not misused */
     sqlite3_exec(db, "INSERT INTO schema_version VALUES(99, 0)", NULL, NULL, NULL);
