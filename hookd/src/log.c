@@ -21,9 +21,9 @@
  * and that contention was a futex call per trigger or so; docs/http-front.md). Any other
  * write (a burst that fills the buffer, lines before hk_log_start or after hk_log_stop)
  * waits until the flusher's write is done, so lines stay whole and in order. */
-#define FLUSH_US 1000
+#define FLUSH_US 10000
 #define QUIET_TURNS 20
-#define BUF_CAP (64 * 1024)
+#define BUF_CAP (256 * 1024)
 
 static struct {
     pthread_mutex_t mu;
