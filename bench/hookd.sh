@@ -13,6 +13,12 @@
 # Accept-only runs the three back to back BENCH_ROUNDS times (default 3) and reports medians
 # and the median of each round's ratios; at the end, each of the issue's targets with its
 # verdict and the ceiling (nginx's fixed 200 over webhook).
+# Accept-only also runs the floor of hookd's shape: bench/fronts' minimal libmicrohttpd server
+# in hookd's loop (poll()) answering each request only after a committer thread has appended
+# it to a file and fdatasync()ed it, as hookd's group commit does, without any of hookd's
+# work (no SQLite, no JSON): a target below that floor is out of reach of hookd's shape (its
+# HTTP library, a reply after a durable write) on this machine, and the targets' verdicts
+# say so.
 # Then hookd alone (and nginx) on 1 and 2 cores: req/s and CPU per trigger on each core set.
 # Bounded (each wrk run BENCH_SECONDS, default 8), loopback only, leaves nothing running.
 # Cores (taskset lists, so that the same script measures a bigger machine):
@@ -32,7 +38,7 @@ rounds=${BENCH_ROUNDS:-3}
 body='{"value1":"micropython1"}'
 key=benchKey_0123456789abcd
 
-for tool in wrk webhook nginx python3 curl; do
+for tool in wrk webhook nginx python3 curl cc pkg-config; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
     { echo "bench: $tool is missing (scripts/deps.sh check)" >&2; exit 1; }
 done
@@ -98,6 +104,17 @@ nginx_fixed_conf "$tmp/nginx" "$nport" auto \
 nginx_pid=$!
 pids+=("$nginx_pid")
 
+# the floor: bench/fronts/mhd.c in poll() mode, deferred, an fdatasync per batch
+fport=$(free_port)
+# shellcheck disable=SC2046
+cc -O2 -std=gnu11 -pthread -DUSE_POLL -o "$tmp/floor" "$src/bench/fronts/mhd.c" \
+  $(pkg-config --cflags --libs libmicrohttpd)
+FRONT_FSYNC="$tmp/floor.log" "${srv[@]}" "$tmp/floor" "$fport" "$("${srv[@]}" nproc)" defer \
+  2>"$tmp/floor.stderr" &
+floor_pid=$!
+pids+=("$floor_pid")
+
+wait_up "http://127.0.0.1:$fport/"
 wait_up "http://127.0.0.1:$hport/trigger/bench_warm/with/key/$key"
 wait_up "http://127.0.0.1:$wport/hooks/accept"
 wait_up "http://127.0.0.1:$nport/"
@@ -147,7 +164,14 @@ for _ in $(seq "$rounds"); do
   run_wrk hookd-accept "http://127.0.0.1:$hport/trigger/bench_accept/with/key/$key" "$hookd_pid"
   run_wrk webhook-accept "http://127.0.0.1:$wport/hooks/accept" "$webhook_pid"
   run_wrk nginx-accept "http://127.0.0.1:$nport/trigger/bench_accept/with/key/$key" "$nginx_pid"
+  run_wrk floor-accept "http://127.0.0.1:$fport/trigger/bench_accept/with/key/$key" "$floor_pid"
 done
+ratio_floor=$(python3 - "${runs[floor-accept]}" "${runs[nginx-accept]}" <<'PY'
+import statistics as st, sys
+f, n = ([list(map(float, r.split())) for r in a.split(";") if r.strip()] for a in sys.argv[1:])
+print("%.2f" % st.median([a[0] / b[0] for a, b in zip(f, n)]))
+PY
+)
 # medians: NAME -> rps, p50, p99; and the per-round ratios hookd/webhook, hookd/nginx,
 # nginx/webhook
 read -r 'rps[hookd-accept]' 'p50[hookd-accept]' 'p99[hookd-accept]' \
@@ -313,8 +337,11 @@ echo "(accept-only: medians of $rounds rounds, each ratio taken within a round)"
 # is steadier than req/s on a busy machine; hookd's req/s are also bounded by the commit's
 # fsync latency (docs/http-front.md).
 echo "accept-only CPU per request (user + system): hookd $(us_per hookd-accept) us," \
-     "webhook $(us_per webhook-accept) us, nginx $(us_per nginx-accept) us"
+     "webhook $(us_per webhook-accept) us, nginx $(us_per nginx-accept) us," \
+     "the floor $(us_per floor-accept) us"
 printf '%-15s %9s %8s %8s\n' "nginx (200)" "${rps[nginx-accept]}" "${p50[nginx-accept]}" "${p99[nginx-accept]}"
+printf '%-15s %9s %8s %8s   (a reply after an fdatasync, nothing else; above)\n' "the floor" \
+  "${rps[floor-accept]}" "${p50[floor-accept]}" "${p99[floor-accept]}"
 
 echo
 echo "== durability: events hookd stored vs 2xx replies wrk counted"
@@ -344,9 +371,11 @@ echo
 echo "== the issue's targets, this run"
 python3 - "$ratio_wh" "$ratio_ngx" "$ratio_ceiling" \
   "${p99[hookd-accept]}" "${rps[hookd-cmd]}" "${rps[webhook-cmd]}" "$durable" \
-  "$(us_per hookd-accept)" "$(us_per nginx-accept)" "$drain_rate" "$wh_rate" <<'PY'
+  "$(us_per hookd-accept)" "$(us_per nginx-accept)" "$drain_rate" "$wh_rate" \
+  "$(us_per floor-accept)" "$ratio_floor" <<'PY'
 import sys
-rw, rn, ceil, p99, hc, wc, durable, hus, nus, drain, whrate = map(float, sys.argv[1:])
+(rw, rn, ceil, p99, hc, wc, durable, hus, nus, drain, whrate, fus,
+ rf) = map(float, sys.argv[1:])
 # issue 15: hookd's CPU per durable trigger against nginx's fixed 200, in the same run
 line = lambda what, ok, detail: print("  %-56s %-6s %s" % (what, "met" if ok else "MISSED",
                                                           detail))
@@ -356,6 +385,16 @@ line("accept-only: hookd >= 0.6x nginx's req/s", rn >= 0.6, "%.2fx" % rn)
 line("accept-only: p99 <= 5 ms", p99 <= 5, "%.2f ms" % p99)
 line("run-a-command: hookd's queue drains >= webhook's rate", drain >= whrate,
      "%.0f/s against %.0f/s" % (drain, whrate))
+# the floor (a reply after an fdatasync per batch, in hookd's loop, with none of hookd's work):
+# what libmicrohttpd's deferred reply after a durable write costs on this machine
+print("    floor: a bare reply after an fdatasync per batch costs %.2fx nginx's CPU (%.1f us)"
+      " and makes %.2fx its req/s here;" % (fus / nus if nus else 0, fus, rf))
+print("    hookd's own work adds %.1f us per trigger to it" % (hus - fus))
+for what, need, have in (("2x nginx's CPU", 2, fus / nus if nus else 0),
+                         ("0.6x nginx's req/s", 0.6, rf)):
+    if (have > need) if need == 2 else (have < need):
+        print("    %s is BELOW that floor here: out of reach of libmicrohttpd's reply after"
+              " a durable write on this machine" % what)
 print("  earlier issues' targets:")
 def line(what, ok, detail):
     print("  %-56s %-6s %s" % (what, "met" if ok else "MISSED", detail))
