@@ -316,6 +316,71 @@ static int take_json_values(json_t *root, values *vs, hk_reject *rej)
     return 0;
 }
 
+/* Each thread keeps the last JSON body it parsed for the plain endpoint and the value1..3 it
+ * gave: a button sends the same body at every press, and the next identical body (compared
+ * byte for byte) takes the same values without parsing it again (jansson's parse of even
+ * {"value1":"micropython1"} is a tenth of a trigger's instructions: an object, its hash
+ * table, a string per key and per value, and their frees). Only bodies that parsed, and
+ * whose values fit, are kept; the copy is the thread's own, so no lock. */
+#define JSON_MEMO_BODY 256
+typedef struct {
+    size_t len;                    /* 0: nothing kept */
+    char body[JSON_MEMO_BODY];
+    short at[3];                   /* offset of value1..3 in text, -1: absent */
+    char text[3 * JSON_MEMO_BODY];
+} json_memo;
+
+static _Thread_local json_memo memo;
+
+static int take_json_body(const char *body, size_t n, values *vs, hk_reject *rej)
+{
+    if (memo.len == n && memcmp(memo.body, body, n) == 0) {
+        for (int i = 0; i < 3; i++) {
+            if (memo.at[i] < 0)
+                continue;
+            char *text = strdup(memo.text + memo.at[i]);
+            if (!text)
+                return reject(rej, 400, "out of memory");
+            free(vs->v[i]);
+            vs->v[i] = text;
+        }
+        return 0;
+    }
+    json_t *root = load_json(body, n, rej);
+    if (!root)
+        return -1;
+    values got = {{NULL, NULL, NULL}};
+    int rc = take_json_values(root, &got, rej);
+    json_decref(root);
+    if (rc) {
+        values_clear(&got);
+        return rc;
+    }
+    memo.len = 0;
+    size_t used = 0;
+    bool fits = n > 0 && n <= sizeof memo.body;
+    for (int i = 0; i < 3; i++) {
+        memo.at[i] = -1;
+        if (!got.v[i])
+            continue;
+        size_t len = strlen(got.v[i]) + 1;
+        if (fits && len <= sizeof memo.text - used) {
+            memcpy(memo.text + used, got.v[i], len);
+            memo.at[i] = (short)used;
+            used += len;
+        } else {
+            fits = false;
+        }
+        free(vs->v[i]);
+        vs->v[i] = got.v[i];
+    }
+    if (fits) {
+        memcpy(memo.body, body, n);
+        memo.len = n;
+    }
+    return 0;
+}
+
 int hk_event_name_check(const char *name, char *msg, size_t cap)
 {
     size_t n = strlen(name);
@@ -410,12 +475,7 @@ hk_event *hk_trigger_parse_routed(const hk_request *rq, const hk_route *rt, cons
                     goto out;
             } else if (ct == CT_JSON ||
                        ((ct == CT_NONE || ct == CT_TEXT) && looks_like_json_object(body, blen))) {
-                json_t *root = load_json(body, blen, rej);
-                if (!root)
-                    goto out;
-                int rc = take_json_values(root, &vs, rej);
-                json_decref(root);
-                if (rc)
+                if (take_json_body(body, blen, &vs, rej) != 0)
                     goto out;
             }
             /* other bodies are ignored, as the plain endpoint only reads value1..3 */

@@ -138,6 +138,40 @@ static void test_parse(void)
     BAD("POST", J, NULL, json, "nope", 400, "malformed JSON body");
     BAD("POST", J, NULL, form, "a=%ff", 400, "not valid UTF-8");
     BAD("POST", J, NULL, form, "%ff=1", 400, "not valid UTF-8");
+
+    /* a body sent again (a button's, at every press) gives the same values, whatever came
+     * between; one of the same length but other bytes gives its own; the query's values
+     * still fill what the body leaves out, and the body's still win */
+    const char *b1 = "{\"value1\":\"micropython1\",\"value3\":7}";
+    OK("POST", P, NULL, json, b1, "button_pressed", "micropython1", NULL, "7");
+    OK("POST", P, NULL, json, b1, "button_pressed", "micropython1", NULL, "7");
+    OK("POST", P, "value1=q&value2=q2", json, b1, "button_pressed", "micropython1", "q2", "7");
+    OK("POST", P, NULL, json, "{\"value1\":\"micropython2\",\"value3\":8}", "button_pressed",
+       "micropython2", NULL, "8");
+    OK("POST", P, NULL, json, b1, "button_pressed", "micropython1", NULL, "7");
+    BAD("POST", P, NULL, json, "{\"value1\":\"micropython1\",\"value3\":7", 400,
+        "malformed JSON body");
+    BAD("POST", P, NULL, json, "[\"value1\",\"micropython1\",\"value3\",7]", 400,
+        "must be an object");
+    BAD("POST", P, NULL, json, "[\"value1\",\"micropython1\",\"value3\",7]", 400,
+        "must be an object");
+    OK("POST", P, NULL, json, b1, "button_pressed", "micropython1", NULL, "7");
+    /* and a long one, past what a thread keeps */
+    char big[700] = "{\"value2\":\"";
+    size_t n = strlen(big);
+    memset(big + n, 'x', 600);
+    strcpy(big + n + 600, "\"}");
+    for (int i = 0; i < 2; i++) {
+        hk_request rq = {"POST", P, NULL, json, big, strlen(big)};
+        hk_reject rej;
+        hk_event *e = hk_trigger_parse(&rq, KEY, &rej);
+        checks++;
+        if (!e || e->value1 || !e->value2 || strlen(e->value2) != 600 || e->value3) {
+            failures++;
+            fprintf(stderr, "long body, try %d: %s\n", i, e ? "wrong values" : rej.message);
+        }
+        hk_event_free(e);
+    }
 }
 
 static void utf8(int line, const char *s, size_t n, long want)
