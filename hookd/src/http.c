@@ -984,6 +984,16 @@ static enum MHD_Result check_framing(req *r, const char *version)
     return send_error(r, rej.status, rej.message, NULL, NULL);
 }
 
+/* hookd reads the raw request target (on_uri) and decodes what it uses itself, with its own
+ * errors (hk_pct_decode); libmicrohttpd's unescaping of the path and the query arguments,
+ * which nothing here reads, is left out (0.6k instructions of a trigger's) */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
@@ -1182,6 +1192,7 @@ hk_http *hk_http_start(hk_app *app, int listen_fd, int family, char *err, size_t
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY_LIMIT,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         /* last: when hookd accepts, the list ends here (libmicrohttpd refuses the option
