@@ -9,8 +9,9 @@
 #     with TLS in front of hookd): per press the wake report (radio steps, packets, bytes,
 #     modeled radio time and energy on an ESP8266), the presses a pair of AA cells would last,
 #     the ratios against the targets, and the instructions of the TLS handshakes;
-#  3. hookd itself (bench/hookd.sh): its trigger endpoint next to adnanh/webhook and nginx
-#     under wrk, the events it stored against the replies, and press-to-action time;
+#  3. hookd itself (bench/hookd.sh): its trigger endpoint next to adnanh/webhook, nginx and
+#     the floor of its shape (a bare reply after an fdatasync) under wrk, the events it
+#     stored against the replies, and press-to-action time;
 #  4. hookd on SQLite vs one, two and three instances on one PostgreSQL (bench/pg.sh).
 set -euo pipefail
 build=$1
