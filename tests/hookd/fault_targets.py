@@ -18,7 +18,7 @@ import threading
 from aiosmtpd.controller import Controller
 
 import hookd_harness
-from hookd_harness import free_port, mosquitto_sub, wait_port
+from hookd_harness import free_port, mosquitto_sub, stop_sub, wait_port
 
 
 class SmtpServer:
@@ -163,7 +163,6 @@ class Subscriber:
             return list(self.messages)
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        stop_sub(self.proc)
         self.thread.join(5)
         self.proc.stdout.close()

@@ -367,6 +367,19 @@ def mosquitto_sub(*args):
             return proc
 
 
+def stop_sub(proc):
+    """Ends a process mosquitto_sub() started: SIGTERM, on which it sends its DISCONNECT and
+    waits for its loop to end (under valgrind's load once longer than 10 s, though everything
+    it printed had been read), then SIGKILL if it is still there. Its output is left readable
+    to the end."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def wait_for(what, check, timeout=30, h=None):
     """Polls check() until it returns something true (returned), or fails after timeout
     seconds (longer under a sanitizer or valgrind) naming what, with hookd h's log if given."""

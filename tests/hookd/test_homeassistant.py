@@ -20,7 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hookd_harness import (Broker, Hookd, NO_LIMITS, SLOW, free_port, mosquitto_sub,  # noqa: E402
-                           wait_for)
+                           stop_sub, wait_for)
 
 TYPES = ["single", "double", "long"]
 
@@ -63,8 +63,7 @@ class Sub:
             out.append(m)
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        stop_sub(self.proc)
         self.proc.stdout.close()
 
 
