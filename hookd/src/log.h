@@ -10,7 +10,7 @@
 void hk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same with a message already made (len bytes, no newline): no printf on the way. */
 void hk_log_text(const char *msg, size_t len);
-/* The server's mode: lines are gathered and written about once a millisecond in one write
+/* The server's mode: lines are gathered and written every 10 ms in one write
  * (a thread does it), instead of one write per line. hk_log_stop writes what is left and
  * goes back to one write per line; call it before exiting. */
 void hk_log_start(void);

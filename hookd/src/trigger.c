@@ -332,51 +332,56 @@ typedef struct {
 
 static _Thread_local json_memo memo;
 
-static int take_json_body(const char *body, size_t n, values *vs, hk_reject *rej)
+/* keeps body and its values in the thread's memo, if they fit */
+static void memo_keep(const char *body, size_t n, const values *got)
 {
-    if (memo.len == n && memcmp(memo.body, body, n) == 0) {
-        for (int i = 0; i < 3; i++) {
-            if (memo.at[i] < 0)
-                continue;
-            char *text = strdup(memo.text + memo.at[i]);
-            if (!text)
-                return reject(rej, 400, "out of memory");
-            free(vs->v[i]);
-            vs->v[i] = text;
-        }
-        return 0;
-    }
-    json_t *root = load_json(body, n, rej);
-    if (!root)
-        return -1;
-    values got = {{NULL, NULL, NULL}};
-    int rc = take_json_values(root, &got, rej);
-    json_decref(root);
-    if (rc) {
-        values_clear(&got);
-        return rc;
-    }
     memo.len = 0;
+    if (n == 0 || n > sizeof memo.body)
+        return;
     size_t used = 0;
-    bool fits = n > 0 && n <= sizeof memo.body;
     for (int i = 0; i < 3; i++) {
         memo.at[i] = -1;
-        if (!got.v[i])
+        if (!got->v[i])
             continue;
-        size_t len = strlen(got.v[i]) + 1;
-        if (fits && len <= sizeof memo.text - used) {
-            memcpy(memo.text + used, got.v[i], len);
-            memo.at[i] = (short)used;
-            used += len;
-        } else {
-            fits = false;
-        }
-        free(vs->v[i]);
-        vs->v[i] = got.v[i];
+        size_t len = strlen(got->v[i]) + 1;
+        if (len > sizeof memo.text - used)
+            return;
+        memcpy(memo.text + used, got->v[i], len);
+        memo.at[i] = (short)used;
+        used += len;
     }
-    if (fits) {
-        memcpy(memo.body, body, n);
-        memo.len = n;
+    memcpy(memo.body, body, n);
+    memo.len = n;
+}
+
+/* value1..3 of a JSON body into vs (those it has replace the query's) */
+static int take_json_body(const char *body, size_t n, values *vs, hk_reject *rej)
+{
+    values got = {{NULL, NULL, NULL}};
+    if (memo.len == n && memcmp(memo.body, body, n) == 0) {
+        for (int i = 0; i < 3; i++) {
+            if (memo.at[i] >= 0 && !(got.v[i] = strdup(memo.text + memo.at[i]))) {
+                values_clear(&got);
+                return reject(rej, 400, "out of memory");
+            }
+        }
+    } else {
+        json_t *root = load_json(body, n, rej);
+        if (!root)
+            return -1;
+        int rc = take_json_values(root, &got, rej);
+        json_decref(root);
+        if (rc) {
+            values_clear(&got);
+            return rc;
+        }
+        memo_keep(body, n, &got);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (got.v[i]) {
+            free(vs->v[i]);
+            vs->v[i] = got.v[i];
+        }
     }
     return 0;
 }
